@@ -1,0 +1,90 @@
+"""Train-or-load cache keyed by a stable hash of configuration and data."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ._config import TrainConfig
+from ._train import FINAL_NAME, EpochCallback, TrainResult, load_result, train_mlp
+
+__all__ = ["cache_key", "train_or_load"]
+
+CACHE_FORMAT = 1  # bump when training semantics change, to invalidate old caches
+
+
+def _fingerprint(*arrays: Any) -> str:
+    """SHA-256 over dtype, shape and bytes of each array (``None`` allowed)."""
+    h = hashlib.sha256()
+    for a in arrays:
+        if a is None:
+            h.update(b"none;")
+            continue
+        a = np.ascontiguousarray(np.asarray(a))
+        h.update(f"{a.dtype.str}{a.shape};".encode())
+        h.update(a.tobytes())
+    return h.hexdigest()
+
+
+def cache_key(
+    key_dict: dict[str, Any],
+    X: np.ndarray,
+    y: np.ndarray,
+    config: TrainConfig,
+    X_val: np.ndarray | None = None,
+    y_val: np.ndarray | None = None,
+    snapshot_epochs: Iterable[int] = (),
+) -> str:
+    """Stable hex key of (JSON ``key_dict``, config, data hashes, snapshot epochs)."""
+    payload = {
+        "format": CACHE_FORMAT,
+        "key": key_dict,
+        "config": config.to_dict(),
+        "train": _fingerprint(X, y),
+        "val": _fingerprint(X_val, y_val),
+        "snapshot_epochs": sorted({int(e) for e in snapshot_epochs}),
+    }
+    text = json.dumps(payload, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:24]
+
+
+def train_or_load(
+    cache_dir: str | os.PathLike,
+    key_dict: dict[str, Any],
+    X: np.ndarray,
+    y: np.ndarray,
+    config: TrainConfig,
+    X_val: np.ndarray | None = None,
+    y_val: np.ndarray | None = None,
+    progress: bool = True,
+    on_epoch: EpochCallback | None = None,
+    snapshot_epochs: Iterable[int] = (),
+) -> TrainResult:
+    """Load a finished run from ``cache_dir/<cache_key>/`` or train and save it.
+
+    ``key_dict`` (JSON-serialisable, e.g. ``{"dataset": "mnist", "labels":
+    "random"}``) is hashed together with the config, the data arrays and the
+    snapshot epochs. On a hit nothing is trained, ``on_epoch`` is not called
+    and the result has ``from_cache=True``; otherwise this is
+    ``train_mlp(..., checkpoint_dir=cache_dir/<key>)``. An interrupted run
+    leaves no ``final.npz``, so the next call trains again.
+    """
+    snapshot_epochs = sorted({int(e) for e in snapshot_epochs})
+    run_dir = Path(cache_dir) / cache_key(
+        key_dict, X, y, config, X_val, y_val, snapshot_epochs
+    )
+    if (run_dir / FINAL_NAME).is_file():
+        return load_result(run_dir)
+    return train_mlp(
+        X, y, config, X_val, y_val,
+        progress=progress,
+        checkpoint_dir=run_dir,
+        on_epoch=on_epoch,
+        snapshot_epochs=snapshot_epochs,
+    )
