@@ -4,6 +4,7 @@ A network is a list of ``(W, b)`` pairs with ``W`` of shape ``(in, out)`` and ``
 between layers, logits out.
 """
 
+from relu_regions._flax import params_from_flax
 from relu_regions._interval import Interval, exact_interval, exact_intervals
 from relu_regions._network import forward, pre_activations, predict
 from relu_regions._pieces import PieceCapacityError, Pieces, linear_pieces
@@ -24,6 +25,7 @@ __all__ = [
     "forward",
     "linear_pieces",
     "local_linear_map",
+    "params_from_flax",
     "pre_activations",
     "predict",
     "sampled_interval",

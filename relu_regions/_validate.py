@@ -6,7 +6,6 @@ Convention: a network is a sequence of ``(W, b)`` pairs, ``W`` of shape ``(in, o
 
 from __future__ import annotations
 
-import math
 from typing import Any, Sequence
 
 import numpy as np
@@ -112,9 +111,3 @@ def check_positive_int(value: Any, what: str) -> int:
         raise ValueError(f"{what}: expected a positive integer, got {value!r}")
     return int(value)
 
-
-def check_finite_float(value: Any, what: str) -> float:
-    v = float(value)
-    if not math.isfinite(v):
-        raise ValueError(f"{what}: expected a finite number, got {value!r}")
-    return v

@@ -68,14 +68,16 @@ def exit_step(region: Region) -> tuple[Array, tuple[Array, ...]]:
     return dt_exit, triggers
 
 
-def class_change_step(f: Array, g: Array, label: Array) -> tuple[Array, Array]:
-    """Distance ``dt >= 0`` at which some logit ``j != label`` first exceeds the label's logit, with
-    ``f + dt g`` affine; returns ``(dt, j)`` with ``dt = inf`` (and ``j = -1``) if none does.
+def class_change_step(f: Array, g: Array, label: Array, dt_exit: Array) -> tuple[Array, Array]:
+    """Distance ``dt`` in ``[0, dt_exit]`` at which some logit ``j != label`` first strictly exceeds the
+    label's logit inside the current region (``f + dt g`` affine); ``(dt, j)``, or ``(inf, -1)`` if none.
 
-    At ``dt = 0`` ties are broken by slope: a logit equal to the label's overtakes only if it rises faster.
-    Margins and slope differences within ``MARGIN_RTOL`` of the largest logit (slope) count as ties, so
-    that rounding residuals of logits that are equal in exact arithmetic neither end nor extend a GI
-    (the error this allows in ``t`` is that tolerance divided by the slope difference).
+    Ties are broken by slope: a logit equal to the label's overtakes only if it rises faster. A logit that
+    merely reaches the label's at the region's exit is left to the next region, whose slopes decide
+    (a touch at a boundary is not a change). Margins and slope differences within ``MARGIN_RTOL`` of the
+    largest logit (slope) count as ties, so that rounding residuals of logits that are equal in exact
+    arithmetic neither end nor extend a GI (the error this allows in ``t`` is that tolerance divided by the
+    slope difference).
     """
     margin = f[label] - f
     dmargin = g[label] - g
@@ -85,8 +87,11 @@ def class_change_step(f: Array, g: Array, label: Array) -> tuple[Array, Array]:
     falling = dmargin < -tol_g
     now = (margin < -tol_f) | ((margin <= tol_f) & falling)
     later = (margin > tol_f) & falling
+    at_exit = jnp.where(jnp.isfinite(dt_exit), margin + jnp.where(jnp.isfinite(dt_exit), dt_exit, 0) * dmargin,
+                        jnp.where(falling, -jnp.inf, margin))
+    strict = now | (later & (at_exit < -tol_f))
     dt = jnp.where(now, 0.0, jnp.where(later, margin / jnp.where(later, -dmargin, 1), jnp.inf))
-    dt = jnp.where(other, dt, jnp.inf)
+    dt = jnp.where(other & strict, jnp.minimum(dt, dt_exit), jnp.inf)
     j = jnp.argmin(dt)
     return dt[j], jnp.where(jnp.isfinite(dt[j]), j, -1)
 
@@ -124,10 +129,10 @@ def walk_to_class_change(params, x: Array, d: Array, T: Array, label: Array, max
         t, pinned, crossings, _, _, _, steps = state
         region = region_ahead(params, a1 + t * s1, s1, pinned)
         dt_exit, triggers = exit_step(region)
-        dt_change, who = class_change_step(region.f, region.g, label)
+        dt_change, who = class_change_step(region.f, region.g, label, dt_exit)
         t_exit = t + dt_exit
         t_change = t + dt_change
-        changed = (dt_change <= dt_exit) & (t_change <= T)
+        changed = jnp.isfinite(dt_change) & (t_change <= T)
         at_end = (~changed) & (t_exit >= T)
         done = changed | at_end
         end = jnp.where(changed, t_change, T)
@@ -135,7 +140,8 @@ def walk_to_class_change(params, x: Array, d: Array, T: Array, label: Array, max
         t_next = jnp.where(done, t, t_exit)
         progressed = t_next > t
         pinned = _repin(pinned, triggers, progressed)
-        crossings = crossings + progressed.astype(jnp.int32)
+        # A change right at a boundary ends the GI there: the region just entered is not counted.
+        crossings = crossings + progressed.astype(jnp.int32) - (changed & (dt_change == 0) & (crossings > 0))
         return t_next, pinned, crossings, done, end, who, steps + 1
 
     zero = jnp.zeros((), dtype=a1.dtype)

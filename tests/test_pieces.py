@@ -1,0 +1,74 @@
+"""The exact partition of a segment against layer-wise refinement (float and rational)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import relu_regions as rr
+from conftest import random_net
+from reference import refine_pieces
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_breakpoints_and_logits_match_refinement(seed):
+    rng = np.random.default_rng(seed)
+    sizes = [int(rng.integers(1, 6)), *rng.integers(2, 9, size=int(rng.integers(1, 4))), int(rng.integers(2, 5))]
+    params = random_net(rng, [int(s) for s in sizes], scale=1.0)
+    x, d = rng.normal(size=sizes[0]), rng.normal(size=sizes[0])
+    p = rr.linear_pieces(params, x, d, -2.0, 3.0)
+    ref = refine_pieces(params, x, d, -2.0, 3.0)
+    ref_bp = np.array([ref[0][0]] + [e for _, e, _, _ in ref])
+    assert p.breakpoints.shape == ref_bp.shape
+    np.testing.assert_allclose(p.breakpoints, ref_bp, atol=1e-9)
+    for k, (a, e, F, G) in enumerate(ref):
+        np.testing.assert_allclose(p.slopes[k], G, rtol=1e-9, atol=1e-9)
+        np.testing.assert_allclose(p.logits[k], F + a * G, rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(p.logits[-1], ref[-1][2] + 3.0 * ref[-1][3], rtol=1e-9, atol=1e-9)
+    # Patterns differ between consecutive pieces, and each is the pattern at the piece's midpoint.
+    mids = (p.breakpoints[:-1] + p.breakpoints[1:]) / 2
+    for k, t in enumerate(mids):
+        h, pat = x + t * d, []
+        for W, b in params[:-1]:
+            z = h @ W + b
+            pat.append(z > 0)
+            h = np.maximum(z, 0)
+        np.testing.assert_array_equal(p.patterns[k], np.concatenate(pat))
+
+
+def test_real_size_segment_is_continuous(rng):
+    params = random_net(rng, [784, 128, 128, 128, 10])
+    x, y = rng.random(784), rng.random(784)
+    p = rr.linear_pieces(params, x, y - x)
+    assert p.n_pieces > 10
+    assert np.all(np.diff(p.breakpoints) > 0)
+    # Logits are continuous: each piece's affine function ends where the next one starts.
+    ends = p.logits[:-1] + np.diff(p.breakpoints)[:, None] * p.slopes
+    np.testing.assert_allclose(ends, p.logits[1:], rtol=1e-9, atol=1e-9)
+
+
+def test_capacity_overflow_is_signalled(rng):
+    params = random_net(rng, [4, 64, 64, 3])
+    x, d = rng.normal(size=4), rng.normal(size=4) * 20
+    full = rr.linear_pieces(params, x, d)
+    assert full.n_pieces > 4
+    with pytest.raises(rr.PieceCapacityError, match="capacity"):
+        rr.linear_pieces(params, x, d, capacity=2)
+
+
+def test_infinite_ends_and_a_range_ending_at_zero(rng):
+    params = random_net(rng, [3, 6, 3])
+    x, d = rng.normal(size=3), rng.normal(size=3)
+    p = rr.linear_pieces(params, x, d, -np.inf, np.inf)
+    assert p.breakpoints[0] == -np.inf and p.breakpoints[-1] == np.inf
+    assert np.isnan(p.logits[0]).all() and np.isnan(p.logits[-1]).all()
+    assert np.isfinite(p.logits[1:-1]).all()
+    q = rr.linear_pieces(params, x, d, 0.0, 1.0)
+    assert q.breakpoints[0] == 0.0 and q.breakpoints[-1] == 1.0 and np.all(np.diff(q.breakpoints) > 0)
+
+
+def test_x_on_a_boundary_splits_at_zero():
+    params = [(np.array([[1.0, -1.0]]), np.array([0.0, 0.0])), (np.array([[1.0], [2.0]]), np.array([0.0]))]
+    p = rr.linear_pieces(params, [0.0], [1.0], -1.0, 1.0)
+    np.testing.assert_array_equal(p.breakpoints, [-1.0, 0.0, 1.0])
+    np.testing.assert_array_equal(p.slopes[:, 0], [-2.0, 1.0])
