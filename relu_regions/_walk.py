@@ -63,6 +63,8 @@ def exit_step(region: Region) -> tuple[Array, tuple[Array, ...]]:
         leaving = (m & (s < 0)) | (~m & (s > 0))
         dt = jnp.where(leaving, jnp.maximum(-z / jnp.where(leaving, s, 1), 0), jnp.inf)
         dts.append(dt)
+    if not dts:  # no hidden layer: one affine region
+        return jnp.asarray(jnp.inf, region.f.dtype), ()
     dt_exit = jnp.min(jnp.stack([jnp.min(dt) for dt in dts]))
     triggers = tuple((dt == dt_exit) & jnp.isfinite(dt) for dt in dts)
     return dt_exit, triggers
@@ -96,7 +98,7 @@ def class_change_step(f: Array, g: Array, label: Array, dt_exit: Array) -> tuple
     return dt[j], jnp.where(jnp.isfinite(dt[j]), j, -1)
 
 
-def _no_pins(params) -> tuple[Array, ...]:
+def no_pins(params) -> tuple[Array, ...]:
     return tuple(jnp.zeros(W.shape[1], dtype=bool) for W, _ in params[:-1])
 
 
@@ -114,40 +116,58 @@ class OneSided(NamedTuple):
     finished: Array
 
 
-def walk_to_class_change(params, x: Array, d: Array, T: Array, label: Array, max_steps: int) -> OneSided:
-    """Walk ``x + t d`` for ``t`` in ``[0, T]`` (``T`` may be ``inf``) until ``label`` stops being a
-    (weak) argmax; ``x, d`` are ``(n_0,)``."""
-    W1, b1 = params[0]
-    a1 = x @ W1 + b1
-    s1 = d @ W1
+class Step(NamedTuple):
+    """State of a class-change walk after one region: the next region's entry ``t`` (unchanged once
+    ``done``), the pinned units, boundaries crossed so far, whether the walk ended, and if so where
+    (``end``) and which class took over there (``who``, -1 at the range end)."""
+
+    t: Array
+    pinned: tuple[Array, ...]
+    crossings: Array
+    done: Array
+    end: Array
+    who: Array
+
+
+def walk_step(params, a1: Array, s1: Array, T: Array, label: Array, t: Array, pinned: tuple[Array, ...],
+              crossings: Array) -> Step:
+    """One region of the walk along first-layer pre-activations ``a1 + t s1`` (``(n_1,)``) towards ``T``:
+    look for a class change inside the region entered at ``t`` (with ``pinned`` units decided by slope),
+    else move to its exit."""
+    region = region_ahead(params, a1 + t * s1, s1, pinned)
+    dt_exit, triggers = exit_step(region)
+    dt_change, who = class_change_step(region.f, region.g, label, dt_exit)
+    t_exit = t + dt_exit
+    t_change = t + dt_change
+    changed = jnp.isfinite(dt_change) & (t_change <= T)
+    at_end = (~changed) & (t_exit >= T)
+    done = changed | at_end
+    end = jnp.where(changed, t_change, T)
+    who = jnp.where(changed, who, -1).astype(jnp.int32)
+    t_next = jnp.where(done, t, t_exit)
+    progressed = t_next > t
+    pinned = _repin(pinned, triggers, progressed)
+    # A change right at a boundary ends the GI there: the region just entered is not counted.
+    crossings = crossings + progressed.astype(jnp.int32) - (changed & (dt_change == 0) & (crossings > 0))
+    return Step(t_next, pinned, crossings, done, end, who)
+
+
+def walk_to_class_change(params, a1: Array, s1: Array, T: Array, label: Array, max_steps: int) -> OneSided:
+    """Walk the ray with first-layer pre-activations ``a1 + t s1`` (``(n_1,)``: ``x @ W1 + b1`` and
+    ``d @ W1``) for ``t`` in ``[0, T]`` (``T`` may be ``inf``) until ``label`` stops being a (weak) argmax."""
 
     def cond(state):
-        _, _, _, done, _, _, steps = state
-        return (~done) & (steps < max_steps)
+        step, steps = state
+        return (~step.done) & (steps < max_steps)
 
     def body(state):
-        t, pinned, crossings, _, _, _, steps = state
-        region = region_ahead(params, a1 + t * s1, s1, pinned)
-        dt_exit, triggers = exit_step(region)
-        dt_change, who = class_change_step(region.f, region.g, label, dt_exit)
-        t_exit = t + dt_exit
-        t_change = t + dt_change
-        changed = jnp.isfinite(dt_change) & (t_change <= T)
-        at_end = (~changed) & (t_exit >= T)
-        done = changed | at_end
-        end = jnp.where(changed, t_change, T)
-        who = jnp.where(changed, who, -1).astype(jnp.int32)
-        t_next = jnp.where(done, t, t_exit)
-        progressed = t_next > t
-        pinned = _repin(pinned, triggers, progressed)
-        # A change right at a boundary ends the GI there: the region just entered is not counted.
-        crossings = crossings + progressed.astype(jnp.int32) - (changed & (dt_change == 0) & (crossings > 0))
-        return t_next, pinned, crossings, done, end, who, steps + 1
+        step, steps = state
+        return walk_step(params, a1, s1, T, label, step.t, step.pinned, step.crossings), steps + 1
 
     zero = jnp.zeros((), dtype=a1.dtype)
-    init = (zero, _no_pins(params), jnp.int32(0), jnp.bool_(False), zero, jnp.int32(-1), jnp.int32(0))
-    _, _, crossings, done, end, who, _ = jax.lax.while_loop(cond, body, init)
-    return OneSided(end, who, crossings, done)
+    init = Step(zero, no_pins(params), jnp.int32(0), jnp.bool_(False), zero, jnp.int32(-1))
+    step, _ = jax.lax.while_loop(cond, body, (init, jnp.int32(0)))
+    return OneSided(step.end, step.who, step.crossings, step.done)
 
 
 class Trace(NamedTuple):
@@ -192,6 +212,6 @@ def walk_regions(params, x: Array, d: Array, T: Array, capacity: int) -> Trace:
 
     buf = (jnp.zeros((capacity,), dtype), jnp.zeros((capacity, n_out), dtype),
            jnp.zeros((capacity, n_out), dtype), jnp.zeros((capacity, n_hidden), bool))
-    init = (jnp.zeros((), dtype), _no_pins(params), jnp.bool_(False), jnp.int32(0), buf)
+    init = (jnp.zeros((), dtype), no_pins(params), jnp.bool_(False), jnp.int32(0), buf)
     _, _, done, count, buf = jax.lax.while_loop(cond, body, init)
     return Trace(*buf, count, done)

@@ -20,6 +20,16 @@ def random_net(rng: np.random.Generator, sizes, scale=None):
              rng.normal(size=b) * 0.5) for a, b in zip(sizes[:-1], sizes[1:])]
 
 
+def numpy_masks(params, x):
+    """Activation masks ``z_l > 0`` of one input, computed independently in numpy."""
+    masks, h = [], x
+    for W, b in params[:-1]:
+        z = h @ W + b
+        masks.append(z > 0)
+        h = np.maximum(z, 0)
+    return masks
+
+
 @pytest.fixture
 def rng():
     return np.random.default_rng(1234)

@@ -8,16 +8,7 @@ import numpy as np
 import pytest
 
 import relu_regions as rr
-from conftest import random_net
-
-
-def numpy_masks(params, x):
-    masks, h = [], x
-    for W, b in params[:-1]:
-        z = h @ W + b
-        masks.append(z > 0)
-        h = np.maximum(z, 0)
-    return masks
+from conftest import numpy_masks, random_net
 
 
 @pytest.mark.parametrize("sizes", [[3, 5, 2], [7, 6, 5, 4, 3], [784, 128, 128, 128, 10]])

@@ -6,7 +6,8 @@ EXPECTED = {
     "Interval", "ParamsError", "PieceCapacityError", "Pieces", "activation_pattern", "check_params",
     "effective_weights", "exact_interval", "exact_intervals", "forward", "linear_pieces",
     "local_linear_map", "params_from_flax", "pre_activations", "predict", "sampled_interval",
-    "sampled_intervals",
+    "sampled_intervals", "inf_norm", "norms_at_points", "point_norms", "segment_norms", "PointNorms",
+    "SegmentNorms", "NormCheckError", "SegmentBoundViolation",
 }
 
 

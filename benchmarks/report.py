@@ -1,0 +1,83 @@
+"""Render the measured tables of ``benchmarks/results/*.json`` as Markdown (for ``benchmarks/README.md``).
+
+    python benchmarks/report.py
+"""
+
+from __future__ import annotations
+
+import json
+
+from _common import RESULTS
+
+
+def _fmt(v, digits=3):
+    if isinstance(v, bool) or v is None or isinstance(v, str):
+        return str(v)
+    if isinstance(v, int):
+        return f"{v:,}"
+    if abs(v) >= 100:
+        return f"{v:,.0f}"
+    return f"{v:.{digits}g}"
+
+
+def table(rows, cols, heads=None):
+    heads = heads or cols
+    out = ["| " + " | ".join(heads) + " |", "|" + "|".join("---" for _ in cols) + "|"]
+    out += ["| " + " | ".join(_fmt(r.get(c, "")) if c in r else "" for c in cols) + " |" for r in rows]
+    return "\n".join(out)
+
+
+def _load(name):
+    path = RESULTS / f"{name}.json"
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def _env(d):
+    e = d["environment"]
+    return f"_{e['time']}, load average {', '.join(f'{x:.1f}' for x in e['loadavg'])} on {e['cpu_count']} cores_"
+
+
+def main() -> None:
+    if d := _load("networks"):
+        print("### Networks\n")
+        print(table(d["networks"], ["labels", "optimizer", "learning_rate", "batch_size", "epochs", "train_acc",
+                                    "val_acc", "reached_100pct", "train_wall_s"]))
+    if d := _load("workload"):
+        print(f"\n### Full workload: {d['rows'][0]['rays']:,} rays ({_env(d)})\n")
+        print(table(d["rows"], ["labels", "wall_s", "rays_per_s", "compile_s", "counting_wall_s",
+                                "max_abs_diff_vs_counting", "gi_length_mean"],
+                    ["labels", "wall time (s)", "rays/s", "compile (s)", "counting walk (s)",
+                     "max diff fast vs counting", "mean GI length"]))
+    if d := _load("workload_2dev"):
+        print(f"\n### Full workload sharded over 2 CPU devices ({_env(d)})\n")
+        print(table(d["rows"], ["labels", "wall_s", "rays_per_s", "compile_s"],
+                    ["labels", "wall time (s)", "rays/s", "compile (s)"]))
+    if d := _load("speed"):
+        print(f"\n### Throughput, {d['rays']:,} rays, median of {d['repeats']} ({_env(d)})\n")
+        print(table(d["rows"], ["labels", "method", "rays_per_s", "speedup_vs_sampled_1000_f64",
+                                "us_per_region_in_gi", "compile_s", "mean_abs_err"],
+                    ["labels", "method", "rays/s", "x sampled n=1000 f64", "us per region in GI", "compile (s)",
+                     "mean abs error of length"]))
+    if d := _load("accuracy"):
+        print(f"\n### Sampled vs exact GI lengths, {d['rays']:,} rays ({_env(d)})\n")
+        print(table(d["rows"], ["labels", "n", "spacing", "mean_abs_err", "max_abs_err", "mean_rel_err",
+                                "missed_change_fraction"],
+                    ["labels", "n", "grid spacing", "mean abs error", "max abs error", "mean rel error",
+                     "rays with a skipped change"]))
+        rows = [{"labels": k, **v} for k, v in d["regions"].items()]
+        print("\n" + table(rows, ["labels", "in_gi_mean", "in_gi_median", "in_gi_max", "segment_mean",
+                                  "segment_max", "gi_length_mean"],
+                           ["labels", "regions in GI (mean)", "median", "max", "regions on [-1, 2] (mean)", "max",
+                            "mean GI length"]))
+    if d := _load("scaling"):
+        print(f"\n### Scaling ({_env(d)})\n")
+        print(table(d["rows"], ["axis", "config", "input_dim", "fast_rays_per_s", "counting_rays_per_s",
+                                "sampled_1000_f64_rays_per_s", "fast_vs_sampled", "regions_in_gi_mean",
+                                "counting_us_per_region", "fast_us_per_ray"],
+                    ["axis", "network / rays", "input dim", "fast rays/s", "counting rays/s",
+                     "sampled n=1000 f64 rays/s", "fast / sampled", "regions in GI", "counting us/region",
+                     "fast us/ray"]))
+
+
+if __name__ == "__main__":
+    main()

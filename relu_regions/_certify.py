@@ -1,0 +1,131 @@
+"""Sound certificates that no class change happens on a stretch ``[a, b]`` of a ray, in float32.
+
+Along a ray the first layer's pre-activations are affine in ``t``. On a stretch every later quantity is
+enclosed between two affine functions of ``t``, kept as their values at the two ends (affine functions
+are determined by them, and their extremes over the stretch are at the ends):
+
+* ReLU of a unit bounded by ``L(t) <= z(t) <= U(t)``: ``relu(z) <= relu(U)``, and since ``relu(U(t))`` is
+  convex in ``t`` it lies below the chord through its end values, i.e. the upper bound's end values are
+  ``relu(U(a)), relu(U(b))``. Below, ``relu(z) >= L`` or ``>= 0`` (whichever loses less area). Both are
+  exact operations in floating point.
+* An affine layer maps the enclosure's centre and radius: ``c @ W + b`` and ``r @ |W|``.
+* The last layer maps straight to the margins ``f_label - f_j``: the radius through
+  ``|W[:, label] - W[:, j]|``, which keeps the correlation between logits.
+
+Rounding is accounted for so that the bounds hold for the exact real-arithmetic network with the float64
+weights and first-layer values given: the float32 rounding of weights, biases, products and sums is
+covered by inflating each radius by ``gamma * (|c| + r)`` with ``gamma = (fan_in + 8) 2^-23`` (about twice
+the classical ``fan_in * u`` error bound of a dot product) before the product, and the result by a
+relative ``gamma`` afterwards; infinities or NaN from overflow never certify. A stretch is certified when
+every margin's lower bound is positive at both ends (then on the whole stretch, the bound being affine).
+
+Functions here are for one stretch of one ray (vmap them); they take parameters from :func:`prepare`.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import jax.numpy as jnp
+import numpy as np
+from jax import Array
+
+F32 = jnp.float32
+TINY = 1e-30
+"""Absolute slack (covers float32 underflow and flushed subnormals)."""
+
+
+class CertParams(NamedTuple):
+    """Float32 copies for certification: hidden layers 2..L-1 as ``(W, |W|, b, gamma)``; the last layer's
+    ``W_L``, ``|W_L|``, ``b_L`` and the absolute margin weights of every label side by side,
+    ``absM[:, c * n_L + j] = |W_L[:, c] - W_L[:, j]|`` ``(n_{L-1}, n_L^2)``, with the layer's ``gamma``."""
+
+    hidden: tuple[tuple[Array, Array, Array, Array], ...]
+    W: Array
+    absW: Array
+    b: Array
+    absM: Array
+    gamma_last: Array
+
+
+def _gamma(fan_in: int) -> Array:
+    return jnp.asarray((fan_in + 8) * 2.0**-23, F32)
+
+
+def prepare(params) -> CertParams:
+    """Float32 certification parameters of a float64 network with at least one hidden layer."""
+    hidden = []
+    for W, b in params[1:-1]:
+        hidden.append((W.astype(F32), jnp.abs(W).astype(F32), b.astype(F32), _gamma(W.shape[0])))
+    W, b = params[-1]
+    absM = jnp.abs(W[:, :, None] - W[:, None, :]).reshape(W.shape[0], -1)
+    return CertParams(tuple(hidden), W.astype(F32), jnp.abs(W).astype(F32), b.astype(F32), absM.astype(F32),
+                      _gamma(W.shape[0]))
+
+
+def _down(v64: Array) -> Array:
+    """A float32 value ``<=`` the float64 ``v64`` (round-to-nearest error pre-compensated)."""
+    return (v64 - (jnp.abs(v64) * 2.0**-22 + TINY)).astype(F32)
+
+
+def _affine(c: Array, r: Array, W: Array, absW: Array, b: Array, gamma: Array) -> tuple[Array, Array]:
+    """Centre and radius ``(2, n)`` of ``h @ W + b`` for ``|h - c| <= r`` (rows: the stretch's two ends)."""
+    r = r + gamma * (jnp.abs(c) + r)
+    zc = c @ W + b
+    zr = (r @ absW) * (1 + gamma) + gamma * (jnp.abs(zc) + jnp.abs(b)) + TINY
+    return zc, zr
+
+
+def _relu_enclosure(lo: Array, hi: Array) -> tuple[Array, Array]:
+    """Centre and radius of affine bounds of ``relu(z)`` given affine ``lo <= z <= hi`` (end values ``(2, n)``)."""
+    up = jnp.maximum(hi, 0)
+    lmin, lmax = jnp.min(lo, axis=0), jnp.max(lo, axis=0)
+    keep = (lmin >= 0) | (lmax > -lmin)  # lower bound L itself, else 0
+    down = jnp.where(keep[None, :], lo, 0)
+    return (up + down) * 0.5, (up - down) * 0.5
+
+
+def margin_lower_bounds(cp: CertParams, a1: Array, s1: Array, a: Array, b: Array, label: Array) -> Array:
+    """Lower bounds ``(2, n_L)`` of the margins ``f_label - f_j`` at ``t = a`` and ``t = b`` (float32;
+    ``+inf`` for ``j = label``), valid as an affine bound on all of ``[a, b]``.
+
+    ``a1, s1`` ``(n_1,)`` float64: first-layer pre-activations at ``t = 0`` and their slope; ``a <= b``."""
+    ends = jnp.stack([a, b])[:, None]
+    z = a1[None, :] + ends * s1[None, :]
+    slop = (jnp.abs(a1)[None, :] + jnp.abs(ends) * jnp.abs(s1)[None, :]) * 2.0**-50
+    lo, hi = _down(z - slop), -_down(-(z + slop))
+    for W, absW, bias, gamma in cp.hidden:
+        c, r = _relu_enclosure(lo, hi)
+        zc, zr = _affine(c, r, W, absW, bias, gamma)
+        lo, hi = zc - zr, zc + zr
+    c, r = _relu_enclosure(lo, hi)
+    return _margins(cp, c, r, label)
+
+
+def _margins(cp: CertParams, c: Array, r: Array, label: Array) -> Array:
+    """Lower bounds of ``f_label - f_j`` for last-layer inputs ``|h - c| <= r`` (``(2, n_{L-1})``).
+
+    The centre goes through ``W_L`` (logits, then differences: its rounding is bounded with ``|c| @ |W_L|``),
+    the radius through the label's ``|W_L[:, label] - W_L[:, j]|`` (all labels in one dense product)."""
+    n = cp.b.shape[0]
+    gamma = cp.gamma_last
+    r = r + gamma * (jnp.abs(c) + r)
+    f = c @ cp.W + cp.b
+    err = jnp.abs(c) @ cp.absW + jnp.abs(cp.b)
+    mc = f[:, label, None] - f
+    rad = (r @ cp.absM).reshape(2, n, n)[:, label, :]
+    mr = rad * (1 + gamma) + gamma * (err[:, label, None] + err + jnp.abs(mc)) + TINY
+    low = mc - mr
+    return jnp.where(jnp.arange(n) == label, jnp.inf, low)
+
+
+def certified_fraction(low: Array) -> Array:
+    """From ``margin_lower_bounds`` on ``[a, b]``: the fraction ``s`` in ``[0, 1]`` such that ``[a, a + s (b - a)]``
+    is certified free of class change (1: all of it; 0: nothing). The affine bound's first root is taken
+    with a small safety factor; NaN never certifies."""
+    la, lb = low[0], low[1]
+    ok_a = jnp.all(la > 0)
+    ok_b = jnp.all(lb > 0)
+    root = jnp.where(lb > 0, 1.0, la / jnp.where(lb > 0, 1.0, la - lb))
+    s = jnp.min(root) * np.float32(1 - 2.0**-12)
+    return jnp.where(ok_a & ok_b, 1.0, jnp.where(ok_a & (s > 0), s, 0.0)).astype(F32)

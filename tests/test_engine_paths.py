@@ -1,0 +1,209 @@
+"""The engine's paths: the certified fast path (``count_regions=False``) against the plain region walk
+and the independent reference, the soundness of the float32 certificates, and the lane queue."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import relu_regions as rr
+from conftest import random_net
+from reference import reference_interval
+from relu_regions import _stream
+from relu_regions._certify import certified_fraction, margin_lower_bounds, prepare
+from relu_regions._network import cast_params
+# THIN: class 1 wins only on (0.5 + 5e-11, 0.5 + 1e-10), a sliver no bound may certify across.
+from test_hand_cases import AT_BOUNDARY, EYE2, ON_BOUNDARY, ON_DECISION, THIN, THREE_TURNS, TOUCH, net
+
+
+@pytest.fixture
+def few_lanes(monkeypatch):
+    """Few lanes, so that lanes are refilled from the queue, walking lanes are gathered into a smaller
+    sub-batch, and unfinished lanes are handed over between chunks."""
+    monkeypatch.setattr(_stream, "LANES", 6)
+    monkeypatch.setattr(_stream, "WALK_LANES", 2)
+    monkeypatch.setattr(_stream, "SMALL", 0)
+
+
+def both_paths(params, xs, ds, t_min, t_max, **kw):
+    full = rr.exact_intervals(params, xs, ds, t_min, t_max, **kw)
+    fast = rr.exact_intervals(params, xs, ds, t_min, t_max, count_regions=False, **kw)
+    assert np.all(fast.n_regions == -1)
+    np.testing.assert_array_equal(fast.label, full.label)
+    np.testing.assert_array_equal(fast.exact, full.exact)
+    np.testing.assert_array_equal(fast.lo_class, full.lo_class)
+    np.testing.assert_array_equal(fast.hi_class, full.hi_class)
+    np.testing.assert_allclose(fast.lo, full.lo, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(fast.hi, full.hi, rtol=0, atol=1e-12)
+    return full, fast
+
+
+def no_change_inside(params, x, d, lo, hi, label, n=2001):
+    ts = np.linspace(lo, hi, n)
+    h = x[None, :] + ts[:, None] * d[None, :]
+    for W, b in params[:-1]:
+        h = np.maximum(h @ W + b, 0)
+    f = h @ params[-1][0] + params[-1][1]
+    gap = f.max(axis=1) - f[:, label]
+    return np.all(gap <= 1e-9 * (1 + np.abs(f).max()))
+
+
+@pytest.mark.parametrize("depth", [0, 2])
+def test_fast_path_finds_the_thin_sliver(depth):
+    params = [THIN[0]] + [EYE2] * depth + [THIN[1]]
+    # From far away, so that the sliver sits deep inside a long stretch.
+    xs = np.array([[-5.0], [0.0], [1.0], [5.0]])
+    ds = np.array([[1.0], [1.0], [-1.0], [-1.0]])
+    full, fast = both_paths(params, xs, ds, -10.0, 10.0)
+    assert fast.hi[1] == pytest.approx(0.5 + 5e-11, abs=1e-15) and fast.hi_class[1] == 1
+    assert fast.hi[0] == pytest.approx(5.5 + 5e-11, abs=1e-14)
+    for i in range(len(xs)):
+        lo, hi, label = reference_interval(params, xs[i], ds[i], -10.0, 10.0, exact=True)
+        assert abs(fast.lo[i] - float(lo)) <= 1e-9 and abs(fast.hi[i] - float(hi)) <= 1e-9
+
+
+@pytest.mark.parametrize("params", [AT_BOUNDARY, TOUCH, THREE_TURNS, ON_BOUNDARY, ON_DECISION],
+                         ids=["at_boundary", "touch", "three_turns", "on_boundary", "on_decision"])
+def test_fast_path_on_hand_built_ties(params):
+    xs = np.array([[0.0], [0.0], [1.0], [0.5]])
+    ds = np.array([[1.0], [-1.0], [-1.0], [1.0]])
+    full, fast = both_paths(params, xs, ds, -1.0, 2.0)
+    for i in range(len(xs)):
+        lo, hi, label = reference_interval(params, xs[i], ds[i], -1.0, 2.0, exact=True)
+        assert fast.label[i] == label and fast.lo[i] == float(lo) and fast.hi[i] == float(hi)
+
+
+def test_certificate_stops_before_the_sliver():
+    with jax.enable_x64(True):
+        p = cast_params(THIN, jnp.float64)
+        cp = prepare(p)
+        a1, s1 = p[0][1], p[0][0][0]  # x = 0, d = 1
+        label = jnp.int32(0)
+        for a, b in [(0.0, 1.0), (0.4, 0.6), (0.5, 0.5 + 1e-10), (0.0, 10.0)]:
+            s = float(certified_fraction(margin_lower_bounds(cp, a1, s1, jnp.float64(a), jnp.float64(b), label)))
+            assert a + s * (b - a) <= 0.5 + 5e-11
+        # Away from the sliver a long stretch is certified at once.
+        s = float(certified_fraction(margin_lower_bounds(cp, a1, s1, jnp.float64(-3.0), jnp.float64(0.4), label)))
+        assert s == 1.0
+
+
+def logits(params, z1):
+    """Logits from first-layer pre-activations ``z1`` ``(k, n_1)`` (numpy float64)."""
+    h = z1
+    for W, b in params[1:]:
+        h = np.maximum(h, 0) @ W + b
+    return h
+
+
+@pytest.mark.parametrize("scale", [1.0, 1e3])
+def test_margin_bounds_are_sound(rng, scale):
+    """The float32 lower bounds never exceed the true (float64) margins anywhere on the stretch."""
+    params = random_net(rng, [6, 16, 16, 16, 5])
+    params = [(W * scale ** (1 / 4), b * scale) for W, b in params]
+    n_pass = 0
+    with jax.enable_x64(True):
+        p = cast_params(params, jnp.float64)
+        cp = prepare(p)
+        bound = jax.jit(jax.vmap(margin_lower_bounds, in_axes=(None, 0, 0, 0, 0, 0)))
+        xs, ds = rng.normal(size=(300, 6)), rng.normal(size=(300, 6))
+        a = rng.uniform(-2, 1, 300)
+        b = a + 10.0 ** rng.uniform(-4, 0.5, 300)
+        a1 = xs @ params[0][0] + params[0][1]
+        s1 = ds @ params[0][0]
+        labels = np.argmax(logits(params, a1 + a[:, None] * s1), axis=1).astype(np.int32)
+        low = np.asarray(bound(cp, a1, s1, a, b, labels), dtype=np.float64)
+    u = np.linspace(0, 1, 257)
+    for i in range(len(xs)):
+        ts = a[i] + u * (b[i] - a[i])
+        h = logits(params, a1[i][None, :] + ts[:, None] * s1[i][None, :])
+        margin = h[:, labels[i], None] - h
+        others = np.arange(h.shape[1]) != labels[i]
+        lower = (1 - u[:, None]) * low[i, 0][None, others] + u[:, None] * low[i, 1][None, others]
+        assert np.all(lower <= margin[:, others] + 1e-9 * (1 + np.abs(h).max())), i
+        n_pass += np.all(lower > 0)
+    assert n_pass > 30, "the test should include certified stretches"
+
+
+def test_fast_path_on_random_nets_matches_reference(rng, few_lanes):
+    for sizes, scale, n in (([3, 5, 5, 3], 1.0, 60), ([10, 32, 32, 32, 6], None, 30)):
+        params = random_net(rng, sizes, scale)
+        xs, ds = rng.normal(size=(n, sizes[0])), rng.normal(size=(n, sizes[0]))
+        full, fast = both_paths(params, xs, ds, -3.0, 3.0)
+        for i in range(len(xs)):
+            lo, hi, label = reference_interval(params, xs[i], ds[i], -3.0, 3.0)
+            assert fast.label[i] == label
+            assert abs(fast.lo[i] - lo) <= 1e-9 and abs(fast.hi[i] - hi) <= 1e-9
+            assert no_change_inside(params, xs[i], ds[i], fast.lo[i], fast.hi[i], label)
+
+
+def test_fast_path_on_degenerate_integer_nets(rng, few_lanes):
+    """Integer weights: coincident roots, units at z == 0, equal logits (ties never certify)."""
+    sizes = [2, 4, 4, 3]
+    for _ in range(6):
+        params = [(rng.integers(-2, 3, (a, b)).astype(float), rng.integers(-2, 3, b).astype(float))
+                  for a, b in zip(sizes[:-1], sizes[1:])]
+        xs = rng.integers(-2, 3, (20, 2)) / 2.0
+        ds = rng.integers(-2, 3, (20, 2)).astype(float)
+        full, fast = both_paths(params, xs, ds, -3.0, 3.0)
+        for i in range(len(xs)):
+            lo, hi, label = reference_interval(params, xs[i], ds[i], -3.0, 3.0, exact=True)
+            assert fast.label[i] == label
+            assert abs(fast.lo[i] - float(lo)) <= 1e-9 and abs(fast.hi[i] - float(hi)) <= 1e-9
+
+
+def test_tied_logits_everywhere():
+    # Logits 0 and 1 are equal for every input: never a change, never certifiable (margin 0).
+    W1, b1 = np.array([[1.0, -1.0, 0.5]]), np.array([0.1, 0.2, -0.3])
+    W2 = np.array([[1.0, 1.0, -2.0], [0.5, 0.5, 1.0], [-1.0, -1.0, 0.0]])
+    params = net((W1, b1), (W2, np.array([0.0, 0.0, -5.0])))
+    full, fast = both_paths(params, np.array([[0.3]]), np.array([[1.0]]), -4.0, 4.0)
+    assert (fast.lo[0], fast.hi[0], fast.label[0]) == (-4.0, 4.0, 0)
+
+
+def test_infinite_ranges_and_zero_direction(rng):
+    params = random_net(rng, [4, 32, 32, 3])
+    xs, ds = rng.normal(size=(20, 4)), rng.normal(size=(20, 4))
+    ds[3] = 0.0
+    both_paths(params, xs, ds, -np.inf, np.inf)
+    lo_lim, hi_lim = -rng.random(20) * 3, np.where(rng.random(20) < 0.5, np.inf, 2.0)
+    both_paths(params, xs, ds, lo_lim, hi_lim)
+
+
+def test_without_hidden_layers():
+    params = net(([[1.0, -1.0, 0.5]], [0.0, 0.5, 0.2]))
+    full, fast = both_paths(params, np.array([[0.0]]), np.array([[1.0]]), -1.0, 2.0)
+    assert full.hi[0] == pytest.approx(0.2) and full.hi_class[0] == 2 and full.n_regions[0] == 1
+
+
+def test_queue_results_do_not_depend_on_chunking(rng, monkeypatch):
+    params = random_net(rng, [6, 24, 24, 4])
+    xs, ds = rng.normal(size=(37, 6)), rng.normal(size=(37, 6)) * 3
+    ref = rr.exact_intervals(params, xs, ds)  # one lane per side, no queue
+    monkeypatch.setattr(_stream, "SMALL", 0)
+    monkeypatch.setattr(_stream, "LANES", 5)
+    for count in (True, False):
+        # Chunks of 4 rays (8 sides) on 5 lanes: refills, and unfinished lanes handed over between chunks.
+        r = rr.exact_intervals(params, xs, ds, batch_size=4, count_regions=count)
+        np.testing.assert_array_equal(r.n_regions, ref.n_regions if count else -1)
+        np.testing.assert_array_equal(r.hi_class, ref.hi_class)
+        np.testing.assert_array_equal(r.lo_class, ref.lo_class)
+        np.testing.assert_allclose(r.lo, ref.lo, rtol=0, atol=1e-12)
+        np.testing.assert_allclose(r.hi, ref.hi, rtol=0, atol=1e-12)
+
+
+def test_fast_path_flags_unfinished_rays(rng):
+    params = random_net(rng, [4, 32, 32, 3])
+    x, d = rng.normal(size=4), rng.normal(size=4) * 50
+    with pytest.warns(RuntimeWarning, match="max_steps"):
+        R = rr.exact_intervals(params, x[None], d[None], -np.inf, np.inf, max_steps=2, count_regions=False)
+    assert not R.exact[0] and np.isnan(R.hi[0])
+
+
+def test_real_mnist_rays_fast_path(mnist_rays, rng):
+    xs, ds = mnist_rays
+    pick = rng.choice(len(xs), size=200, replace=False)
+    params = random_net(rng, [784, 128, 128, 128, 10])
+    full, fast = both_paths(params, xs[pick], ds[pick], -1.0, 2.0)
+    assert fast.exact.all()

@@ -1,0 +1,231 @@
+"""Tests of relu_regions.experiments: the ray families, the exact path quantities, the statistics, and every
+experiment function at tiny sizes (embedded MNIST, 3 epochs, a few dozen rays)."""
+
+import json
+
+import numpy as np
+import pytest
+from conftest import SHARED_DATA, random_net
+
+import relu_regions as rr
+from relu_regions.data import DatasetNotFoundError
+from relu_regions.experiments import (
+    EXPERIMENTS,
+    ExperimentContext,
+    Sizes,
+    class_changes,
+    logit_range,
+    midline_rays,
+    pca_directions,
+    random_triangles,
+    run_experiments,
+    same_label_pairs,
+)
+from relu_regions.experiments._stats import bump, fmt_ks, histogram, ks, summarize
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def np_logits(params, X):
+    h = np.asarray(X, np.float64)
+    for k, (W, b) in enumerate(params):
+        h = h @ W + b
+        if k < len(params) - 1:
+            h = np.maximum(h, 0)
+    return h
+
+
+# --- rays ------------------------------------------------------------------------------------------
+def test_same_label_pairs_all_and_subsampled():
+    y = np.array([0, 1, 0, 2, 1, 0, 2, 2, 2])
+    I, J, total = same_label_pairs(y)
+    counts = np.bincount(y)
+    assert total == len(I) == int(np.sum(counts * (counts - 1)))
+    assert np.all(y[I] == y[J]) and np.all(I != J)
+    assert len(set(zip(I.tolist(), J.tolist()))) == total
+    I2, J2, total2 = same_label_pairs(y, 5, np.random.default_rng(0))
+    assert total2 == total and len(I2) == 5
+    assert set(zip(I2.tolist(), J2.tolist())) <= set(zip(I.tolist(), J.tolist()))
+    I3, J3, _ = same_label_pairs(y, 5, np.random.default_rng(0))
+    assert np.array_equal(I2, I3) and np.array_equal(J2, J3)
+    with pytest.raises(ValueError, match="rng"):
+        same_label_pairs(y, 5)
+
+
+def test_midline_rays_join_side_midpoints(rng):
+    X = rng.normal(size=(7, 4))
+    tri = random_triangles(np.array([1, 3, 4, 6]), 5, rng)
+    assert tri.shape == (5, 3) and all(len(set(t)) == 3 for t in tri.tolist())
+    xs, ds = midline_rays(X, tri)(0, 15)
+    for k, (a, b, c) in enumerate(tri):
+        A, B, C = X[a], X[b], X[c]
+        for r, (v, u, w) in enumerate(((A, B, C), (B, C, A), (C, A, B))):
+            x, d = xs[3 * k + r], ds[3 * k + r]
+            np.testing.assert_allclose(x, (v + u) / 2)
+            np.testing.assert_allclose(x + d, (v + w) / 2)
+            np.testing.assert_allclose(d, (w - u) / 2)
+
+
+# --- exact quantities along a segment --------------------------------------------------------------
+def test_class_changes_and_logit_range_match_dense_sampling(rng):
+    net = random_net(rng, [5, 12, 12, 4])
+    found = 0
+    for _ in range(6):
+        x, d = rng.normal(size=5), 3 * rng.normal(size=5)
+        pieces = rr.linear_pieces(net, x, d, 0.0, 1.0)
+        ch = class_changes(pieces)
+        t = np.linspace(0.0, 1.0, 20001)
+        F = np_logits(net, x[None] + t[:, None] * d[None])
+        arg = F.argmax(axis=1)
+        flips = np.flatnonzero(arg[1:] != arg[:-1])
+        assert ch.start == arg[0]
+        assert len(ch.t) == len(flips)
+        step = t[1] - t[0]
+        for tc, before, after, k in zip(ch.t, ch.before, ch.after, flips):
+            assert t[k] - 1e-9 <= tc <= t[k + 1] + 1e-9
+            assert (before, after) == (arg[k], arg[k + 1])
+        found += len(flips)
+        for c in range(4):
+            sampled = F[:, c].max() - F[:, c].min()
+            exact = logit_range(pieces, c)
+            assert sampled <= exact + 1e-9 and exact - sampled < 1e-3 * max(1.0, exact) + step * 50
+    assert found > 0  # the random segments did cross decision boundaries
+
+
+def test_pca_directions_against_covariance_eigenvectors(rng):
+    X = rng.normal(size=(60, 8)) * np.arange(1, 9)
+    y = np.repeat(np.arange(10), 6)
+    y[:12] = 1
+    pca = pca_directions(X, y, cls=1)
+    Xc = X[y == 1]
+    w, V = np.linalg.eigh(np.cov(Xc.T))
+    assert abs(abs(pca["tangent"] @ V[:, -1]) - 1) < 1e-9
+    assert abs(abs(pca["small_eigenvalue"] @ V[:, 0]) - 1) < 1e-9
+    np.testing.assert_allclose(pca["eigenvalues"][0], w[-1])
+    for k in ("tangent", "normal", "small_eigenvalue"):
+        assert abs(np.linalg.norm(pca[k]) - 1) < 1e-12
+    assert abs(pca["normal"] @ pca["tangent"]) < 1e-12
+    diff = X[y == 9].mean(0) - X[y == 1].mean(0)
+    assert pca["normal"] @ diff > 0
+    assert np.isclose(pca["scale"], np.median([np.linalg.norm(a - b) for i, a in enumerate(Xc) for b in Xc[i + 1:]]))
+
+
+# --- statistics --------------------------------------------------------------------------------------
+def test_summaries_and_ks(rng):
+    v = rng.normal(size=1001)
+    s = summarize(np.append(v, np.nan))
+    assert s["n"] == 1001 and s["n_nonfinite"] == 1
+    assert s["median"] == pytest.approx(np.median(v)) and s["q25"] == pytest.approx(np.quantile(v, 0.25))
+    same = ks(v, v)
+    assert same["statistic"] == 0 and same["pvalue"] == 1
+    shifted = ks(v, v + 3)
+    assert shifted["statistic"] > 0.8 and shifted["pvalue"] < 1e-10 and shifted["n1"] == shifted["n2"] == 1001
+    assert fmt_ks(shifted).startswith("KS D=0.") and "n=1,001 vs 1,001" in fmt_ks(shifted)
+    assert "p<1e-300" in fmt_ks(ks(np.zeros(5000), np.ones(5000)))
+
+
+def test_bump_detects_a_local_maximum_near_1_3():
+    lengths = np.concatenate([np.linspace(0, 3, 3000), np.full(200, 1.32)])
+    b = bump(histogram(lengths, 0, 3, 0.05))
+    assert b["present"] and abs(b["at"] - 1.325) < 1e-9 and b["height"] > b["left"]
+    assert not bump(histogram(np.linspace(0, 3, 3000), 0, 3, 0.05))["present"]
+
+
+# --- experiment functions at tiny sizes --------------------------------------------------------------
+@pytest.fixture(scope="module")
+def ctx(tmp_path_factory):
+    root = tmp_path_factory.mktemp("experiments")
+    return ExperimentContext(out_dir=root / "out", cache_dir=root / "cache", sizes=Sizes.tiny(), progress=False,
+                             source="embedded")
+
+
+EXPECTED_NUMBERS = {
+    "fig1": ("kinds", "n_paths", "example"),
+    "fig2": ("gi", "ks", "scale", "eigenvalue_small"),
+    "fig3": ("gi", "ks", "pairwise_segment_fraction"),
+    "fig4": ("gi", "ks", "bump"),
+    "fig5": ("gi", "ks", "range"),
+    "fig6": ("gi", "ks", "bump", "bump_prominence"),
+    "fig7": ("gi", "ks"),
+    "fig8": ("gi", "ks", "median_ratio_random_real"),
+    "fig9": ("table", "correlation", "n_pairs"),
+}
+
+
+@pytest.mark.parametrize("name", [n for n in EXPERIMENTS if n not in ("fig7", "norms")])
+def test_experiment_writes_png_and_numbers(ctx, name):
+    res = EXPERIMENTS[name].run(ctx)
+    assert set(res) >= {"figures", "numbers", "claims", "networks"}
+    for f in res["figures"]:
+        assert (ctx.out_dir / f).read_bytes()[:8] == PNG_MAGIC
+    assert set(res["numbers"]) >= set(EXPECTED_NUMBERS[name])
+    assert res["claims"] and all(set(c) == {"claim", "measured", "criterion", "holds"} for c in res["claims"])
+    for key in res["networks"]:
+        rec = ctx.networks()[key]
+        assert rec["epochs"] <= 3 and rec["optimizer"] == "sgd" and rec["learning_rate"] == 0.01
+    if "gi" in res["numbers"]:
+        for s in res["numbers"]["gi"].values():
+            lo, hi = s["range"]
+            assert s["n"] > 0 and 0 <= s["min"] <= s["median"] <= s["max"] <= hi - lo + 1e-9
+
+
+def test_fig4_numbers_cover_three_resolutions_and_both_labellings(ctx):
+    res = EXPERIMENTS["fig4"].run(ctx)
+    assert set(res["numbers"]["gi"]) == {f"{d}/{lab}" for d in ("mnist", "mnist14", "mnist7")
+                                          for lab in ("real", "random")}
+    s = res["numbers"]["gi"]["mnist/real"]
+    assert s["n_pairs_used"] == s["n"] == ctx.sizes.n_pairs and s["n_pairs_total"] == 10 * 100 * 99
+    assert ctx.dataset("mnist7").X.shape == (1000, 49)
+    assert ctx.dataset("mnist").val_source.startswith("embedded")
+
+
+def test_fig9_series_are_accuracies_of_the_snapshots(ctx):
+    res = EXPERIMENTS["fig9"].run(ctx)
+    rows = [r for r in res["numbers"]["table"] if r["labels"] == "real"]
+    assert [r["epoch"] for r in rows] == [0, 3]
+    net = ctx.network("mnist", (128, 128, 128), "real")
+    acc = np.mean(np_logits(net.params, net.X_val).argmax(1) == net.y_val)
+    assert rows[-1]["val_acc"] == pytest.approx(acc)
+    assert rows[-1]["train_acc"] == pytest.approx(net.record["final_train_acc"])
+
+
+def test_networks_are_loaded_from_the_cache_the_second_time(ctx):
+    first = ctx.network("mnist", (512,), "random")
+    again = ExperimentContext(out_dir=ctx.out_dir, cache_dir=ctx.cache_dir, sizes=ctx.sizes, progress=False,
+                              source="embedded")
+    net = again.network("mnist", (512,), "random")
+    assert net.record["from_cache"] and net.record["cache_key"] == first.record["cache_key"]
+    assert all(np.array_equal(a, b) for (a, _), (b, _) in zip(first.params, net.params))
+    assert np.array_equal(net.y, first.y) and not np.array_equal(net.y, net.y_true)
+
+
+def test_run_experiments_merges_results_and_renders_the_report(ctx):
+    results = run_experiments(ctx, ["fig5"])
+    results = run_experiments(ctx, ["fig8"])
+    saved = json.loads((ctx.out_dir / "results.json").read_text())
+    assert set(saved["experiments"]) >= {"fig5", "fig8"} and saved == json.loads(json.dumps(results))
+    assert saved["meta"]["sizes"]["name"] == "tiny"
+    report = (ctx.out_dir / "report.md").read_text()
+    assert "## Claims, as measured" in report and "![Fig. 5](fig5_triangles.png)" in report
+    assert "moons/128x128x128/random" in report
+    with pytest.raises(ValueError, match="unknown experiments"):
+        run_experiments(ctx, ["fig10"])
+
+
+@pytest.mark.skipif(not (SHARED_DATA / "cifar10").is_dir(), reason="../shared/data/cifar10 not present")
+def test_fig7_on_the_partial_local_cifar10(tmp_path):
+    c = ExperimentContext(out_dir=tmp_path / "out", cache_dir=tmp_path / "cache", data_dir=SHARED_DATA,
+                          sizes=Sizes.tiny(), progress=False)
+    res = EXPERIMENTS["fig7"].run(c)
+    assert (tmp_path / "out" / res["figures"][0]).is_file()
+    rec = c.networks()["cifar10/128x128x128/real"]
+    assert rec["input_dim"] == 3072 and rec["n_train"] == 1000
+    assert any("incomplete" in n for n in rec["notes"]) == (rec["n_available"] < 50_000)
+
+
+def test_missing_dataset_says_where_it_looked(tmp_path, monkeypatch):
+    monkeypatch.delenv("RELU_REGIONS_DATA", raising=False)
+    c = ExperimentContext(out_dir=tmp_path, data_dir=tmp_path / "nothing", sizes=Sizes.tiny(), progress=False,
+                          source="local")
+    with pytest.raises(DatasetNotFoundError, match="nothing"):
+        c.dataset("mnist")
