@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import time
 
-import numpy as np
 
 import relu_regions as rr
 from _common import print_table, sample_rays, timed, trained_net, write_json

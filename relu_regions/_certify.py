@@ -85,11 +85,18 @@ def _relu_enclosure(lo: Array, hi: Array) -> tuple[Array, Array]:
     return (up + down) * 0.5, (up - down) * 0.5
 
 
-def margin_lower_bounds(cp: CertParams, a1: Array, s1: Array, a: Array, b: Array, label: Array) -> Array:
-    """Lower bounds ``(2, n_L)`` of the margins ``f_label - f_j`` at ``t = a`` and ``t = b`` (float32;
-    ``+inf`` for ``j = label``), valid as an affine bound on all of ``[a, b]``.
+class MarginBounds(NamedTuple):
+    """``low`` ``(2, n_L)``: lower bounds of the margins ``f_label - f_j`` at ``t = a`` and ``t = b`` (float32;
+    ``+inf`` for ``j = label``), valid as an affine bound on all of ``[a, b]``. ``room``: the smallest ratio of
+    a margin's enclosure centre to its radius (``low > 0`` where it exceeds 1), a guide to the next stretch."""
 
-    ``a1, s1`` ``(n_1,)`` float64: first-layer pre-activations at ``t = 0`` and their slope; ``a <= b``."""
+    low: Array
+    room: Array
+
+
+def margin_bounds(cp: CertParams, a1: Array, s1: Array, a: Array, b: Array, label: Array) -> MarginBounds:
+    """Bounds of the margins on the stretch ``[a, b]`` (``a <= b``) of the ray whose first-layer
+    pre-activations are ``a1 + t s1`` (``(n_1,)`` float64)."""
     ends = jnp.stack([a, b])[:, None]
     z = a1[None, :] + ends * s1[None, :]
     slop = (jnp.abs(a1)[None, :] + jnp.abs(ends) * jnp.abs(s1)[None, :]) * 2.0**-50
@@ -102,7 +109,7 @@ def margin_lower_bounds(cp: CertParams, a1: Array, s1: Array, a: Array, b: Array
     return _margins(cp, c, r, label)
 
 
-def _margins(cp: CertParams, c: Array, r: Array, label: Array) -> Array:
+def _margins(cp: CertParams, c: Array, r: Array, label: Array) -> MarginBounds:
     """Lower bounds of ``f_label - f_j`` for last-layer inputs ``|h - c| <= r`` (``(2, n_{L-1})``).
 
     The centre goes through ``W_L`` (logits, then differences: its rounding is bounded with ``|c| @ |W_L|``),
@@ -115,12 +122,13 @@ def _margins(cp: CertParams, c: Array, r: Array, label: Array) -> Array:
     mc = f[:, label, None] - f
     rad = (r @ cp.absM).reshape(2, n, n)[:, label, :]
     mr = rad * (1 + gamma) + gamma * (err[:, label, None] + err + jnp.abs(mc)) + TINY
-    low = mc - mr
-    return jnp.where(jnp.arange(n) == label, jnp.inf, low)
+    other = jnp.arange(n) != label
+    low = jnp.where(other, mc - mr, jnp.inf)
+    return MarginBounds(low, jnp.min(jnp.where(other, mc / mr, jnp.inf)))
 
 
 def certified_fraction(low: Array) -> Array:
-    """From ``margin_lower_bounds`` on ``[a, b]``: the fraction ``s`` in ``[0, 1]`` such that ``[a, a + s (b - a)]``
+    """From ``margin_bounds(...).low`` on ``[a, b]``: the fraction ``s`` in ``[0, 1]`` such that ``[a, a + s (b - a)]``
     is certified free of class change (1: all of it; 0: nothing). The affine bound's first root is taken
     with a small safety factor; NaN never certifies."""
     la, lb = low[0], low[1]

@@ -7,8 +7,10 @@ lanes are handed over from one chunk of rays to the next (:func:`relu_regions._q
 * Counting walk (``certify=False``): every lane walks region by region (:func:`walk_step`), counting the
   boundaries it crosses, exactly as :func:`relu_regions._walk.walk_to_class_change`.
 * Certified walk (``certify=True``): a lane first certifies stretches ``[t, t + h]`` free of class change
-  with float32 bounds (:mod:`relu_regions._certify`), doubling ``h`` after a success and dividing it by 4
-  after a failure (a partly certified stretch still advances ``t`` to where its bound stays positive).
+  with float32 bounds (:mod:`relu_regions._certify`); a partly certified stretch still advances ``t`` to
+  where its bound stays positive. The next ``h`` is predicted from the room the bounds left: their radius
+  grows about quadratically with the stretch length, so ``h`` is scaled by ``sqrt(THETA * room)``
+  (``room``: the smallest centre-to-radius ratio of a margin), within ``[STEP_MIN, STEP_MAX]``.
   Once ``h`` falls below ``h_min`` (a class change is near or the bounds are too loose) the lane walks
   region by region from the certified frontier, like the plain walk, until the class change, the range
   end, or the end of the stretch that failed; then it certifies again. Only the float64 walk decides where
@@ -29,12 +31,13 @@ import jax
 import jax.numpy as jnp
 from jax import Array
 
-from relu_regions._certify import CertParams, certified_fraction, margin_lower_bounds
+from relu_regions._certify import CertParams, certified_fraction, margin_bounds
 from relu_regions._queue import Lanes, run_queue, select
 from relu_regions._walk import no_pins, walk_step
 
-GROW = 2.0
-SHRINK = 4.0
+THETA = 0.5
+"""Next stretch length: the last one times ``sqrt(THETA * room)``, clipped to ``[STEP_MIN, STEP_MAX]``."""
+STEP_MIN, STEP_MAX = 0.25, 2.0
 H_MIN_REL = 2.0**-6
 """``h_min`` relative to the certifiable length of a side (``T``, or the last first-layer root)."""
 
@@ -105,7 +108,7 @@ def _walk(params, lane: Lane) -> tuple[Lane, Array]:
         params, lane.a1, lane.s1, lane.T, lane.label, lane.t, lane.pinned, lane.crossings)
     back = (~st.done) & (st.t >= lane.limit)  # walked past the stretch that failed: certify again
     lane = lane._replace(t=st.t, pinned=st.pinned, crossings=st.crossings, end=st.end, who=st.who,
-                         walking=~back, h=jnp.where(back, lane.h_min * SHRINK, lane.h), steps=lane.steps + 1,
+                         walking=~back, h=jnp.where(back, lane.h_min / STEP_MIN, lane.h), steps=lane.steps + 1,
                          ok=st.done)
     return lane, st.done
 
@@ -115,14 +118,16 @@ def _certify(cp: CertParams, lane: Lane) -> tuple[Lane, Array]:
     the whole range is certified (no class change up to ``T``)."""
     t, Tc = lane.t, lane.Tc
     b = jnp.minimum(t + lane.h, Tc)
-    low = jax.vmap(margin_lower_bounds, in_axes=(None, 0, 0, 0, 0, 0))(cp, lane.a1, lane.s1, t, b, lane.label)
-    s = jax.vmap(certified_fraction)(low).astype(t.dtype)
+    mb = jax.vmap(margin_bounds, in_axes=(None, 0, 0, 0, 0, 0))(cp, lane.a1, lane.s1, t, b, lane.label)
+    s = jax.vmap(certified_fraction)(mb.low).astype(t.dtype)
     full = s == 1
     adv = s * (b - t)
     # A partial advance must be large against the rounding of t + adv (its safety factor is 2^-12).
     partial = (~full) & (adv > 2.0**-30 * jnp.abs(t))
     t_new = jnp.where(full, b, jnp.where(partial, t + adv, t))
-    h_new = jnp.where(full, lane.h * GROW, (b - t) / SHRINK)
+    room = jnp.nan_to_num(mb.room.astype(t.dtype), nan=0.0)
+    step = jnp.sqrt(jnp.maximum(THETA * room, 0))
+    h_new = (b - t) * jnp.clip(step, STEP_MIN, STEP_MAX)
     reached = full & (b >= Tc)
     finished = reached & (Tc >= lane.T)
     walk = ~finished & (reached | (h_new < lane.h_min))

@@ -12,7 +12,7 @@ import relu_regions as rr
 from conftest import random_net
 from reference import reference_interval
 from relu_regions import _stream
-from relu_regions._certify import certified_fraction, margin_lower_bounds, prepare
+from relu_regions._certify import certified_fraction, margin_bounds, prepare
 from relu_regions._network import cast_params
 # THIN: class 1 wins only on (0.5 + 5e-11, 0.5 + 1e-10), a sliver no bound may certify across.
 from test_hand_cases import AT_BOUNDARY, EYE2, ON_BOUNDARY, ON_DECISION, THIN, THREE_TURNS, TOUCH, net
@@ -82,10 +82,10 @@ def test_certificate_stops_before_the_sliver():
         a1, s1 = p[0][1], p[0][0][0]  # x = 0, d = 1
         label = jnp.int32(0)
         for a, b in [(0.0, 1.0), (0.4, 0.6), (0.5, 0.5 + 1e-10), (0.0, 10.0)]:
-            s = float(certified_fraction(margin_lower_bounds(cp, a1, s1, jnp.float64(a), jnp.float64(b), label)))
+            s = float(certified_fraction(margin_bounds(cp, a1, s1, jnp.float64(a), jnp.float64(b), label).low))
             assert a + s * (b - a) <= 0.5 + 5e-11
         # Away from the sliver a long stretch is certified at once.
-        s = float(certified_fraction(margin_lower_bounds(cp, a1, s1, jnp.float64(-3.0), jnp.float64(0.4), label)))
+        s = float(certified_fraction(margin_bounds(cp, a1, s1, jnp.float64(-3.0), jnp.float64(0.4), label).low))
         assert s == 1.0
 
 
@@ -106,14 +106,14 @@ def test_margin_bounds_are_sound(rng, scale):
     with jax.enable_x64(True):
         p = cast_params(params, jnp.float64)
         cp = prepare(p)
-        bound = jax.jit(jax.vmap(margin_lower_bounds, in_axes=(None, 0, 0, 0, 0, 0)))
+        bound = jax.jit(jax.vmap(margin_bounds, in_axes=(None, 0, 0, 0, 0, 0)))
         xs, ds = rng.normal(size=(300, 6)), rng.normal(size=(300, 6))
         a = rng.uniform(-2, 1, 300)
         b = a + 10.0 ** rng.uniform(-4, 0.5, 300)
         a1 = xs @ params[0][0] + params[0][1]
         s1 = ds @ params[0][0]
         labels = np.argmax(logits(params, a1 + a[:, None] * s1), axis=1).astype(np.int32)
-        low = np.asarray(bound(cp, a1, s1, a, b, labels), dtype=np.float64)
+        low = np.asarray(bound(cp, a1, s1, a, b, labels).low, dtype=np.float64)
     u = np.linspace(0, 1, 257)
     for i in range(len(xs)):
         ts = a[i] + u * (b[i] - a[i])

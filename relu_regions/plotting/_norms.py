@@ -7,7 +7,6 @@ absolute column sum.
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import matplotlib
@@ -15,6 +14,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+
+from relu_regions.plotting._figure import save_figure  # noqa: E402
 
 _COLORS = {"real": "tab:blue", "random": "tab:orange"}
 _SET_TITLES = {"train": "training points", "val": "validation points",
@@ -85,18 +86,5 @@ def plot_norm_ratios(path: str | os.PathLike, composed: dict[str, dict[str, np.n
                  r"$\|M\|_\infty$ of $y \mapsto y M$ for $(in, out)$ matrices = largest absolute column sum "
                  r"$\max_j \sum_i |M_{ij}|$; shaded: $[1/%g, %g]$ (same magnitude); dashed: 1" % (factor, factor),
                  fontsize=11)
-    fig.tight_layout()
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fig.savefig(fh, format="png", dpi=110)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; give the figure ordinary permissions
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    finally:
-        plt.close(fig)
+    save_figure(fig, path)
     return path
