@@ -58,6 +58,14 @@ def main() -> None:
                                 "us_per_region_in_gi", "compile_s", "mean_abs_err"],
                     ["labels", "method", "rays/s", "x sampled n=1000 f64", "us per region in GI", "compile (s)",
                      "mean abs error of length"]))
+    before, after = _load("speed_baseline"), _load("speed_after")
+    if before and after:
+        rows = [{**r, "engine": "before"} for r in before["rows"]] + [{**r, "engine": "after"} for r in after["rows"]]
+        print(f"\n### Engine before / after, {after['rays']:,} rays, back to back "
+              f"(before: {_env(before)}; after: {_env(after)})\n")
+        print(table(sorted(rows, key=lambda r: r["labels"]), ["labels", "engine", "method", "rays_per_s",
+                                                              "us_per_region_in_gi"],
+                    ["labels", "engine", "method", "rays/s", "us per region in GI"]))
     if d := _load("accuracy"):
         print(f"\n### Sampled vs exact GI lengths, {d['rays']:,} rays ({_env(d)})\n")
         print(table(d["rows"], ["labels", "n", "spacing", "mean_abs_err", "max_abs_err", "mean_rel_err",
