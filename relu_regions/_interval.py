@@ -21,7 +21,7 @@ from relu_regions._certify import prepare
 from relu_regions._network import cast_params
 from relu_regions._sharding import ray_mesh
 from relu_regions._stream import solve_rays
-from relu_regions._validate import check_params, check_points, check_positive_int, check_range
+from relu_regions._validate import check_params, check_points, check_positive_int, check_range, check_ray_batch
 
 
 class Interval(NamedTuple):
@@ -76,14 +76,8 @@ def exact_intervals(params, xs, ds, t_min=-1.0, t_max=2.0, *, max_steps: int = 1
     ``devices``: a list of JAX devices to shard the rays over (``batch_size`` then counts rays per device);
     default: the default device only.
     """
-    net = check_params(params)
-    n_in = net[0][0].shape[0]
-    xs = check_points(xs, n_in, "xs", batched=True)
-    ds = check_points(ds, n_in, "ds", batched=True)
-    if xs.shape != ds.shape:
-        raise ValueError(f"xs and ds must have the same shape, got {xs.shape} and {ds.shape}")
+    net, xs, ds, lo_lim, hi_lim = check_ray_batch(params, xs, ds, t_min, t_max)
     n = xs.shape[0]
-    lo_lim, hi_lim = check_range(t_min, t_max, n)
     max_steps = check_positive_int(max_steps, "max_steps")
     batch_size = check_positive_int(batch_size, "batch_size")
     certify = not count_regions and len(net) > 1

@@ -17,7 +17,7 @@ import numpy as np
 from relu_regions._chunks import map_in_chunks
 from relu_regions._interval import Interval
 from relu_regions._network import cast_params
-from relu_regions._validate import check_params, check_points, check_positive_int, check_range
+from relu_regions._validate import check_positive_int, check_ray_batch
 
 
 def sampled_ray(params, x, d, ts):
@@ -59,14 +59,8 @@ def sampled_intervals(params, xs, ds, t_min=-1.0, t_max=2.0, *, n: int = 1000, d
     Returns an :class:`Interval` with ``lo_class = hi_class = -1`` (not resolved by sampling), ``n_regions``
     = -1 (unknown) and ``exact`` False. ``dtype`` is float64 or float32.
     """
-    net = check_params(params)
-    n_in = net[0][0].shape[0]
-    xs = check_points(xs, n_in, "xs", batched=True)
-    ds = check_points(ds, n_in, "ds", batched=True)
-    if xs.shape != ds.shape:
-        raise ValueError(f"xs and ds must have the same shape, got {xs.shape} and {ds.shape}")
+    net, xs, ds, lo_lim, hi_lim = check_ray_batch(params, xs, ds, t_min, t_max)
     B = xs.shape[0]
-    lo_lim, hi_lim = check_range(t_min, t_max, B)
     if not (np.all(np.isfinite(lo_lim)) and np.all(np.isfinite(hi_lim))):
         raise ValueError("sampled intervals need a finite range [t_min, t_max]")
     n = check_positive_int(n, "n")

@@ -111,3 +111,16 @@ def check_positive_int(value: Any, what: str) -> int:
         raise ValueError(f"{what}: expected a positive integer, got {value!r}")
     return int(value)
 
+
+def check_ray_batch(params: Params, xs: Any, ds: Any, t_min: Any, t_max: Any):
+    """Validate a network and a batch of rays ``xs[i] + t ds[i]`` (``(B, n_0)`` each) with their ranges.
+
+    Returns ``(net, xs, ds, t_min, t_max)``: the checked network, the arrays and ``(B,)`` range ends."""
+    net = check_params(params)
+    n_in = net[0][0].shape[0]
+    xs = check_points(xs, n_in, "xs", batched=True)
+    ds = check_points(ds, n_in, "ds", batched=True)
+    if xs.shape != ds.shape:
+        raise ValueError(f"xs and ds must have the same shape, got {xs.shape} and {ds.shape}")
+    lo, hi = check_range(t_min, t_max, xs.shape[0])
+    return net, xs, ds, lo, hi
