@@ -20,6 +20,7 @@ from relu_regions._network import forward, pre_activations, predict
 from relu_regions._pieces import PieceCapacityError, Pieces, linear_pieces
 from relu_regions._regions import activation_pattern, effective_weights, local_linear_map
 from relu_regions._sampled import sampled_interval, sampled_intervals
+from relu_regions._sharding import exact_intervals_sharded
 from relu_regions._validate import ParamsError, check_params
 
 __all__ = [
@@ -36,6 +37,7 @@ __all__ = [
     "effective_weights",
     "exact_interval",
     "exact_intervals",
+    "exact_intervals_sharded",
     "forward",
     "inf_norm",
     "linear_pieces",

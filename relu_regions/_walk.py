@@ -99,6 +99,7 @@ def class_change_step(f: Array, g: Array, label: Array, dt_exit: Array) -> tuple
 
 
 def no_pins(params) -> tuple[Array, ...]:
+    """No unit pinned: one all-False mask per hidden layer."""
     return tuple(jnp.zeros(W.shape[1], dtype=bool) for W, _ in params[:-1])
 
 

@@ -7,7 +7,7 @@ EXPECTED = {
     "effective_weights", "exact_interval", "exact_intervals", "forward", "linear_pieces",
     "local_linear_map", "params_from_flax", "pre_activations", "predict", "sampled_interval",
     "sampled_intervals", "inf_norm", "norms_at_points", "point_norms", "segment_norms", "PointNorms",
-    "SegmentNorms", "NormCheckError", "SegmentBoundViolation",
+    "SegmentNorms", "NormCheckError", "SegmentBoundViolation", "exact_intervals_sharded",
 }
 
 
