@@ -106,10 +106,4 @@ def load_cifar10(
     if arrays is None:
         raise DatasetNotFoundError(f"CIFAR-10 split={split!r} (source={source!r})", looked, _HINT)
     images, labels = arrays
-    return Dataset(
-        X=np.asarray(images, dtype=np.float32).reshape(len(images), -1) / np.float32(255.0),
-        y=np.asarray(labels, dtype=np.int64).reshape(-1),
-        source=used,
-        name="cifar10",
-        image_shape=CIFAR10_IMAGE_SHAPE,
-    )
+    return Dataset.from_pixels(images, labels, used, "cifar10", CIFAR10_IMAGE_SHAPE)

@@ -26,3 +26,11 @@ class Dataset:
     source: str
     name: str
     image_shape: tuple[int, int, int] | None
+
+    @classmethod
+    def from_pixels(cls, images, labels, source: str, name: str, image_shape) -> "Dataset":
+        """A dataset from ``(n, ...)`` pixel values in 0..255 (flattened, scaled to ``[0, 1]`` float32)
+        and ``(n,)`` labels (int64)."""
+        return cls(X=np.asarray(images, dtype=np.float32).reshape(len(images), -1) / np.float32(255.0),
+                   y=np.asarray(labels, dtype=np.int64).reshape(-1), source=source, name=name,
+                   image_shape=image_shape)

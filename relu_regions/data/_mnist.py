@@ -98,10 +98,4 @@ def load_mnist(
     if arrays is None:
         raise DatasetNotFoundError(f"MNIST split={split!r} (source={source!r})", looked, _HINT)
     images, labels = arrays  # every source gives pixel values in 0..255
-    return Dataset(
-        X=np.asarray(images, dtype=np.float32).reshape(len(images), -1) / np.float32(255.0),
-        y=np.asarray(labels, dtype=np.int64).reshape(-1),
-        source=used,
-        name="mnist",
-        image_shape=MNIST_IMAGE_SHAPE,
-    )
+    return Dataset.from_pixels(images, labels, used, "mnist", MNIST_IMAGE_SHAPE)
