@@ -9,11 +9,12 @@ are determined by them, and their extremes over the stretch are at the ends):
   ``relu(U(a)), relu(U(b))``. Below, ``relu(z) >= L`` or ``>= 0`` (whichever loses less area). Both are
   exact operations in floating point.
 * An affine layer maps the enclosure's centre and radius: ``c @ W + b`` and ``r @ |W|``.
-* The last layer maps straight to the margins ``f_label - f_j``: the radius through
-  ``|W[:, label] - W[:, j]|``, which keeps the correlation between logits.
+* The last layer maps straight to the margins ``f_label - f_j``: the radius through the label's own
+  ``|W[:, label] - W[:, j]|`` (formed per ray, so memory and time stay linear in the number of classes),
+  which keeps the correlation between logits.
 
 Rounding is accounted for so that the bounds hold for the exact real-arithmetic network with the float64
-weights and first-layer values given: the float32 rounding of weights, biases, products and sums is
+weights and inputs given (the first layer's float64 values come with their own error bounds): the float32 rounding of weights, biases, products and sums is
 covered by inflating each radius by ``gamma * (|c| + r)`` with ``gamma = (fan_in + 8) 2^-23`` (about twice
 the classical ``fan_in * u`` error bound of a dot product) before the product, and the result by a
 relative ``gamma`` afterwards; infinities or NaN from overflow never certify. A stretch is certified when
@@ -26,25 +27,33 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 from jax import Array
 
+from relu_regions._walk import Ray
+
 F32 = jnp.float32
+
+
+def _mm(a: Array, b: Array) -> Array:
+    """Float32 matrix product at full precision (accelerators default to reduced precision)."""
+    return jnp.matmul(a, b, precision=jax.lax.Precision.HIGHEST)
 TINY = 1e-30
 """Absolute slack (covers float32 underflow and flushed subnormals)."""
 
 
 class CertParams(NamedTuple):
     """Float32 copies for certification: hidden layers 2..L-1 as ``(W, |W|, b, gamma)``; the last layer's
-    ``W_L``, ``|W_L|``, ``b_L`` and the absolute margin weights of every label side by side,
-    ``absM[:, c * n_L + j] = |W_L[:, c] - W_L[:, j]|`` ``(n_{L-1}, n_L^2)``, with the layer's ``gamma``."""
+    ``W_L``, ``|W_L|``, ``b_L`` in float32, ``W_L`` in float64 (``W64``, for the label's margin weights)
+    and the layer's ``gamma``."""
 
     hidden: tuple[tuple[Array, Array, Array, Array], ...]
     W: Array
     absW: Array
     b: Array
-    absM: Array
+    W64: Array
     gamma_last: Array
 
 
@@ -58,8 +67,7 @@ def prepare(params) -> CertParams:
     for W, b in params[1:-1]:
         hidden.append((W.astype(F32), jnp.abs(W).astype(F32), b.astype(F32), _gamma(W.shape[0])))
     W, b = params[-1]
-    absM = jnp.abs(W[:, :, None] - W[:, None, :]).reshape(W.shape[0], -1)
-    return CertParams(tuple(hidden), W.astype(F32), jnp.abs(W).astype(F32), b.astype(F32), absM.astype(F32),
+    return CertParams(tuple(hidden), W.astype(F32), jnp.abs(W).astype(F32), b.astype(F32), W,
                       _gamma(W.shape[0]))
 
 
@@ -71,8 +79,8 @@ def _down(v64: Array) -> Array:
 def _affine(c: Array, r: Array, W: Array, absW: Array, b: Array, gamma: Array) -> tuple[Array, Array]:
     """Centre and radius ``(2, n)`` of ``h @ W + b`` for ``|h - c| <= r`` (rows: the stretch's two ends)."""
     r = r + gamma * (jnp.abs(c) + r)
-    zc = c @ W + b
-    zr = (r @ absW) * (1 + gamma) + gamma * (jnp.abs(zc) + jnp.abs(b)) + TINY
+    zc = _mm(c, W) + b
+    zr = _mm(r, absW) * (1 + gamma) + gamma * (jnp.abs(zc) + jnp.abs(b)) + TINY
     return zc, zr
 
 
@@ -94,12 +102,13 @@ class MarginBounds(NamedTuple):
     room: Array
 
 
-def margin_bounds(cp: CertParams, a1: Array, s1: Array, a: Array, b: Array, label: Array) -> MarginBounds:
-    """Bounds of the margins on the stretch ``[a, b]`` (``a <= b``) of the ray whose first-layer
-    pre-activations are ``a1 + t s1`` (``(n_1,)`` float64)."""
+def margin_bounds(cp: CertParams, ray: Ray, a: Array, b: Array, label: Array) -> MarginBounds:
+    """Bounds of the margins on the stretch ``[a, b]`` (``a <= b``) of a ray (:class:`Ray`: first-layer
+    pre-activations ``a1 + t s1`` in float64 with their error bounds against exact arithmetic)."""
     ends = jnp.stack([a, b])[:, None]
-    z = a1[None, :] + ends * s1[None, :]
-    slop = (jnp.abs(a1)[None, :] + jnp.abs(ends) * jnp.abs(s1)[None, :]) * 2.0**-50
+    z = ray.a[None, :] + ends * ray.s[None, :]
+    slop = (ray.ea[None, :] + jnp.abs(ends) * ray.es[None, :]
+            + (jnp.abs(ray.a)[None, :] + jnp.abs(ends) * jnp.abs(ray.s)[None, :]) * 2.0**-50)
     lo, hi = _down(z - slop), -_down(-(z + slop))
     for W, absW, bias, gamma in cp.hidden:
         c, r = _relu_enclosure(lo, hi)
@@ -113,14 +122,15 @@ def _margins(cp: CertParams, c: Array, r: Array, label: Array) -> MarginBounds:
     """Lower bounds of ``f_label - f_j`` for last-layer inputs ``|h - c| <= r`` (``(2, n_{L-1})``).
 
     The centre goes through ``W_L`` (logits, then differences: its rounding is bounded with ``|c| @ |W_L|``),
-    the radius through the label's ``|W_L[:, label] - W_L[:, j]|`` (all labels in one dense product)."""
+    the radius through the label's ``|W_L[:, label] - W_L[:, j]|`` (rounded up to float32)."""
     n = cp.b.shape[0]
     gamma = cp.gamma_last
     r = r + gamma * (jnp.abs(c) + r)
-    f = c @ cp.W + cp.b
-    err = jnp.abs(c) @ cp.absW + jnp.abs(cp.b)
+    f = _mm(c, cp.W) + cp.b
+    err = _mm(jnp.abs(c), cp.absW) + jnp.abs(cp.b)
     mc = f[:, label, None] - f
-    rad = (r @ cp.absM).reshape(2, n, n)[:, label, :]
+    absD = (jnp.abs(cp.W64[:, label][:, None] - cp.W64) * (1 + 2.0**-22)).astype(F32)
+    rad = _mm(r, absD)
     mr = rad * (1 + gamma) + gamma * (err[:, label, None] + err + jnp.abs(mc)) + TINY
     other = jnp.arange(n) != label
     low = jnp.where(other, mc - mr, jnp.inf)

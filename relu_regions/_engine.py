@@ -33,7 +33,7 @@ from jax import Array
 
 from relu_regions._certify import CertParams, certified_fraction, margin_bounds
 from relu_regions._queue import Lanes, run_queue, select
-from relu_regions._walk import no_pins, walk_step
+from relu_regions._walk import Ray, Step, start_step, walk_step
 
 THETA = 0.5
 """Next stretch length: the last one times ``sqrt(THETA * room)``, clipped to ``[STEP_MIN, STEP_MAX]``."""
@@ -43,82 +43,79 @@ H_MIN_REL = 2.0**-6
 
 
 class Problems(NamedTuple):
-    """Side problems, ``P`` of them: ``a1, s1`` ``(P, n_1)`` float64, ``T`` ``(P,)``, ``label`` ``(P,)`` int32."""
+    """Side problems, ``P`` of them: ``ray`` (:class:`Ray` of ``(P, n_1)`` float64 arrays), ``T`` ``(P,)``,
+    ``label`` ``(P,)`` int32."""
 
-    a1: Array
-    s1: Array
+    ray: Ray
     T: Array
     label: Array
 
 
 class Sides(NamedTuple):
-    """Results per side problem ``(P,)``: ``end``, ``who`` (overtaking class or -1), ``crossings``
-    (boundaries crossed, -1 if not counted), ``finished`` (False if ``max_steps`` stopped it)."""
+    """Results per side problem ``(P,)``: ``end``, ``who`` (overtaking class or -1), ``regions`` (met in
+    ``(0, end)``, -1 if not counted), ``finished`` (False if ``max_steps`` stopped it), ``cert`` (the end and
+    class are certified) and ``cert_count`` (the region count too)."""
 
     end: Array
     who: Array
-    crossings: Array
+    regions: Array
     finished: Array
+    cert: Array
+    cert_count: Array
 
 
 class Lane(NamedTuple):
-    """State of one lane (leading axis: lanes): its problem, the certification frontier ``t`` and step
-    ``h`` or the walk's region entry ``t`` and pinned units, and the result once ``ok``."""
+    """State of one lane (leading axis: lanes): its problem; the certification frontier ``step.t`` with
+    stretch ``h`` (certifying) or the walk's state ``step`` (walking); ``ok`` once the problem is solved."""
 
-    a1: Array
-    s1: Array
+    ray: Ray
     T: Array
     Tc: Array  # certification cap
     label: Array
     walking: Array
-    t: Array
     h: Array
     h_min: Array
-    limit: Array  # a walk bout goes back to certifying once t >= limit
-    pinned: tuple[Array, ...]
-    crossings: Array
-    steps: Array
-    end: Array
-    who: Array
-    ok: Array  # the lane's problem is solved (not stopped by max_steps)
+    limit: Array  # a walk bout goes back to certifying once it has advanced to t >= limit
+    step: Step
+    n: Array  # certification attempts and region steps so far
+    ok: Array
 
 
-def _cert_cap(a1: Array, s1: Array, T: Array) -> Array:
+def _cert_cap(ray: Ray, T: Array) -> Array:
     """``T`` if finite, else the last first-layer root ahead (0 if none)."""
+    a1, s1 = ray.a, ray.s
     root = jnp.where(s1 != 0, -a1 / jnp.where(s1 != 0, s1, 1), -jnp.inf)
     last = jnp.maximum(jnp.max(jnp.where(jnp.isfinite(root), root, -jnp.inf)), 0.0)
     return jnp.where(jnp.isfinite(T), T, last)
 
 
 def _init(params, problems: Problems, idx: Array, certify: bool) -> Lane:
-    a1, s1, T, label = (x[idx] for x in problems)
+    ray, T, label = jax.tree.map(lambda x: x[idx], (problems.ray, problems.T, problems.label))
     n = idx.shape[0]
-    zero = jnp.zeros(n, a1.dtype)
-    Tc = jax.vmap(_cert_cap)(a1, s1, T) if certify else zero
-    pinned = tuple(jnp.broadcast_to(p, (n,) + p.shape) for p in no_pins(params))
-    return Lane(a1, s1, T, Tc, label, walking=~(Tc > 0), t=zero, h=Tc, h_min=Tc * H_MIN_REL,
-                limit=jnp.full(n, jnp.inf, a1.dtype), pinned=pinned, crossings=jnp.zeros(n, jnp.int32),
-                steps=jnp.zeros(n, jnp.int32), end=zero, who=jnp.full(n, -1, jnp.int32),
-                ok=jnp.zeros(n, bool))
+    dtype = ray.a.dtype
+    zero = jnp.zeros(n, dtype)
+    Tc = jax.vmap(_cert_cap)(ray, T) if certify else zero
+    step = jax.tree.map(lambda v: jnp.broadcast_to(v, (n,) + v.shape), start_step(params, dtype))
+    return Lane(ray, T, Tc, label, walking=~(Tc > 0), h=Tc, h_min=Tc * H_MIN_REL,
+                limit=jnp.full(n, jnp.inf, dtype), step=step, n=jnp.zeros(n, jnp.int32), ok=jnp.zeros(n, bool))
 
 
 def _walk(params, lane: Lane) -> tuple[Lane, Array]:
     """One float64 region step for every lane given; returns the lanes and whether their walk ended."""
-    st = jax.vmap(walk_step, in_axes=(None, 0, 0, 0, 0, 0, 0, 0))(
-        params, lane.a1, lane.s1, lane.T, lane.label, lane.t, lane.pinned, lane.crossings)
-    back = (~st.done) & (st.t >= lane.limit)  # walked past the stretch that failed: certify again
-    lane = lane._replace(t=st.t, pinned=st.pinned, crossings=st.crossings, end=st.end, who=st.who,
-                         walking=~back, h=jnp.where(back, lane.h_min / STEP_MIN, lane.h), steps=lane.steps + 1,
-                         ok=st.done)
+    st = jax.vmap(walk_step, in_axes=(None, 0, 0, 0, 0))(params, lane.ray, lane.T, lane.label, lane.step)
+    # Back to certifying only after a step that advanced past the stretch that failed: every bout moves.
+    back = (~st.done) & (st.t >= lane.limit) & (st.t > lane.step.t)
+    lane = lane._replace(step=st, walking=~back, h=jnp.where(back, lane.h_min / STEP_MIN, lane.h),
+                         n=lane.n + 1, ok=st.done)
     return lane, st.done
 
 
-def _certify(cp: CertParams, lane: Lane) -> tuple[Lane, Array]:
+def _certify(params, cp: CertParams, lane: Lane) -> tuple[Lane, Array]:
     """One certification attempt on ``[t, min(t + h, Tc)]`` for every lane; returns the lanes and whether
     the whole range is certified (no class change up to ``T``)."""
-    t, Tc = lane.t, lane.Tc
+    t, Tc = lane.step.t, lane.Tc
     b = jnp.minimum(t + lane.h, Tc)
-    mb = jax.vmap(margin_bounds, in_axes=(None, 0, 0, 0, 0, 0))(cp, lane.a1, lane.s1, t, b, lane.label)
+    mb = jax.vmap(margin_bounds, in_axes=(None, 0, 0, 0, 0))(cp, lane.ray, t, b, lane.label)
     s = jax.vmap(certified_fraction)(mb.low).astype(t.dtype)
     full = s == 1
     adv = s * (b - t)
@@ -126,16 +123,19 @@ def _certify(cp: CertParams, lane: Lane) -> tuple[Lane, Array]:
     partial = (~full) & (adv > 2.0**-30 * jnp.abs(t))
     t_new = jnp.where(full, b, jnp.where(partial, t + adv, t))
     room = jnp.nan_to_num(mb.room.astype(t.dtype), nan=0.0)
-    step = jnp.sqrt(jnp.maximum(THETA * room, 0))
-    h_new = (b - t) * jnp.clip(step, STEP_MIN, STEP_MAX)
+    grow = jnp.sqrt(jnp.maximum(THETA * room, 0))
+    h_new = (b - t) * jnp.clip(grow, STEP_MIN, STEP_MAX)
     reached = full & (b >= Tc)
     finished = reached & (Tc >= lane.T)
     walk = ~finished & (reached | (h_new < lane.h_min))
     limit = jnp.where(reached, jnp.inf, b)
-    lane = lane._replace(t=t_new, h=h_new, walking=walk, limit=jnp.where(walk, limit, lane.limit),
-                         pinned=tuple(jnp.zeros_like(p) for p in lane.pinned),
-                         end=jnp.where(finished, lane.T, lane.end), who=jnp.where(finished, -1, lane.who),
-                         steps=lane.steps + 1, ok=finished)
+    # The walk restarts at the frontier with nothing pinned (its own bounds certify what it decides);
+    # whether every decision so far was certified carries over.
+    n = t.shape[0]
+    fresh = jax.tree.map(lambda v: jnp.broadcast_to(v, (n,) + v.shape), start_step(params, t.dtype))
+    step = fresh._replace(t=t_new, done=finished, end=jnp.where(finished, lane.T, 0.0), cert=lane.step.cert)
+    lane = lane._replace(step=step, h=h_new, walking=walk, limit=jnp.where(walk, limit, lane.limit),
+                         n=lane.n + 1, ok=finished)
     return lane, finished
 
 
@@ -143,16 +143,16 @@ def _step_counting(params, max_steps: int):
     def step(lane: Lane, active: Array):
         lane, done = _walk(params, lane)
         lane = lane._replace(walking=jnp.ones_like(lane.walking))
-        return lane, done | (lane.steps >= max_steps)
+        return lane, done | (lane.n >= max_steps)
     return step
 
 
 def _step_certified(params, cp: CertParams, max_steps: int, walk_lanes: int):
     def step(lane: Lane, active: Array):
-        n = lane.t.shape[0]
+        n = lane.walking.shape[0]
         certifying = active & ~lane.walking
         walking = active & lane.walking
-        c_lane, c_done = _certify(cp, lane)
+        c_lane, c_done = _certify(params, cp, lane)
         out = select(certifying, c_lane, lane)
         done = certifying & c_done
         if walk_lanes >= n:
@@ -165,18 +165,20 @@ def _step_certified(params, cp: CertParams, max_steps: int, walk_lanes: int):
             w_lane, w_done = _walk(params, jax.tree.map(lambda x: x[take], lane))
             out = jax.tree.map(lambda o, w: o.at[sel].set(w, mode="drop"), out, w_lane)
             done = done.at[sel].set(w_done, mode="drop")
-        return out, done | (active & (out.steps >= max_steps))
+        return out, done | (active & (out.n >= max_steps))
     return step
 
 
 def _emit(lane: Lane, count: bool) -> Sides:
-    crossings = lane.crossings if count else jnp.full_like(lane.crossings, -1)
-    return Sides(lane.end, lane.who, crossings, lane.ok)
+    st = lane.step
+    regions = st.regions if count else jnp.full_like(st.regions, -1)
+    return Sides(st.end, st.who, regions, lane.ok, st.cert & lane.ok, st.cert_count & lane.ok & count)
 
 
 def empty_sides(n: int, dtype) -> Sides:
     """Placeholder results for ``n`` side problems."""
-    return Sides(jnp.zeros(n, dtype), jnp.full(n, -1, jnp.int32), jnp.zeros(n, jnp.int32), jnp.zeros(n, bool))
+    false = jnp.zeros(n, bool)
+    return Sides(jnp.zeros(n, dtype), jnp.full(n, -1, jnp.int32), jnp.zeros(n, jnp.int32), false, false, false)
 
 
 def idle_lanes(params, problems: Problems, n_lanes: int, certify: bool) -> Lanes:
@@ -198,7 +200,7 @@ def advance(params, cp: CertParams | None, problems: Problems, lanes: Lanes, car
     P = problems.T.shape[0]
     certify = cp is not None
     step = _step_certified(params, cp, max_steps, walk_lanes) if certify else _step_counting(params, max_steps)
-    outputs = jax.tree.map(lambda a, b: jnp.concatenate([a, b]), carried, empty_sides(P, problems.a1.dtype))
+    outputs = jax.tree.map(lambda a, b: jnp.concatenate([a, b]), carried, empty_sides(P, problems.ray.a.dtype))
     lanes, outputs = run_queue(lanes, outputs, n_new=n_new, offset=P, finish_below=P,
                                init=lambda i: _init(params, problems, i, certify), step=step,
                                emit=lambda lane: _emit(lane, not certify))

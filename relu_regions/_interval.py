@@ -1,11 +1,14 @@
 """Exact generalization intervals (GIs) along rays.
 
 ``GI(x, d)`` is the largest interval ``[lo, hi]`` containing ``t = 0`` inside ``[t_min, t_max]`` on which
-the label ``c = argmax f(x)`` stays a maximum of ``f(x + t d)`` (ties at a point do not end it: another
-class must strictly exceed ``c``). It is computed by walking the ray region by region from 0 forwards
-(to ``t_max``) and backwards (to ``t_min``) in float64 (:mod:`relu_regions._engine`); with
-``count_regions=False`` stretches proven free of class change by float32 bounds are skipped instead of
-walked. Range ends may be infinite.
+the label ``c = argmax f(x)`` (lowest index on ties) stays a maximum of ``f(x + t d)``: a class change is
+where another logit becomes *strictly* larger. Exact means: the answer of exact rational arithmetic on the
+given float64 numbers (:mod:`relu_regions._exact`). Rays are walked from 0 forwards (to ``t_max``) and
+backwards (to ``t_min``) in float64 with every decision certified by rigorous error bounds
+(:mod:`relu_regions._walk`); by default stretches proven free of class change by sound float32 bounds
+are skipped instead of walked (:mod:`relu_regions._certify`). The few rays whose decisions float64
+cannot certify (exact ties, coincident roots, overflow) are resolved in exact arithmetic. Range ends may
+be infinite.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from relu_regions._certify import prepare
+from relu_regions._exact import ExactNet, RegionLimitError, exact_ray, ray_regions, to_float
 from relu_regions._network import cast_params
 from relu_regions._sharding import ray_mesh
 from relu_regions._stream import solve_rays
@@ -29,9 +33,12 @@ class Interval(NamedTuple):
 
     lo, hi: ends of the GI, ``t_min <= lo <= 0 <= hi <= t_max``.  length: ``hi - lo``.
     label: ``argmax f(x)`` (lowest index on ties).  lo_class, hi_class: the class that overtakes at
-    ``lo``/``hi``, or -1 where the end is the range end.  n_regions: linear regions met in ``[lo, hi]``
-    (1 + boundaries crossed on both sides).  exact: False only where ``max_steps`` stopped a walk; then
-    lo/hi are NaN.
+    ``lo``/``hi`` (the largest logit just beyond; lowest index on ties), or -1 where the end is the range
+    end.  n_regions: linear regions whose interior meets ``(lo, hi)`` (0 for an empty GI; -1 where not
+    counted).  exact: True where the answer is certified exact; False only where it cannot be had (the
+    walk met more than ``max_steps`` regions, or an end overflows float64): then lo/hi are NaN.
+    fallback: True where float64 could not certify the answer and the ray was resolved in exact rational
+    arithmetic (None for results made elsewhere).
     """
 
     lo: np.ndarray
@@ -42,36 +49,64 @@ class Interval(NamedTuple):
     hi_class: np.ndarray
     n_regions: np.ndarray
     exact: np.ndarray
+    fallback: np.ndarray | None = None
 
 
-def assemble(sides, label, n_rays: int, count_regions: bool) -> Interval:
-    """An :class:`Interval` from side results ``(B, 2)`` (numpy; forwards, backwards) and labels."""
-    end, who, cross, finished = (np.asarray(v) for v in sides)
+def _assemble(sides, label, count_regions: bool) -> tuple[dict, np.ndarray]:
+    """Columns of the float64 results from side results ``(B, 2)`` (forwards, backwards), and the rays
+    whose answer is not certified."""
+    end, who, regions, finished, cert, cert_count = (np.asarray(v) for v in sides)
     fwd, bwd = (slice(None), 0), (slice(None), 1)
-    exact = finished[fwd] & finished[bwd]
-    hi = np.where(exact, end[fwd], np.nan)
-    lo = np.where(exact, -end[bwd], np.nan)
-    n_regions = (1 + cross[fwd] + cross[bwd]) if count_regions else np.full(n_rays, -1)
-    return Interval(lo=lo, hi=hi, length=hi - lo, label=np.asarray(label).astype(np.int64),
-                    lo_class=who[bwd].astype(np.int64), hi_class=who[fwd].astype(np.int64),
-                    n_regions=n_regions.astype(np.int64), exact=exact)
+    ok = cert[fwd] & cert[bwd] & finished[fwd] & finished[bwd]
+    shared = (regions[fwd] > 0) & (regions[bwd] > 0)
+    if count_regions:
+        ok &= cert_count[fwd] & cert_count[bwd]
+    cols = dict(lo=-end[bwd].astype(np.float64), hi=end[fwd].astype(np.float64),
+                label=np.asarray(label).astype(np.int64), lo_class=who[bwd].astype(np.int64),
+                hi_class=who[fwd].astype(np.int64),
+                n_regions=(regions[fwd] + regions[bwd] - shared) if count_regions else np.full(len(ok), -1))
+    return cols, ~ok
+
+
+def _resolve_exactly(net, xs, ds, lo_lim, hi_lim, rows, cols, count_regions, max_steps) -> tuple[np.ndarray, list]:
+    """Recompute ``rows`` in exact arithmetic, in place in ``cols``; returns the exact flags and reasons."""
+    exact = np.ones(len(cols["lo"]), bool)
+    reasons = []
+    if not len(rows):
+        return exact, reasons
+    en = ExactNet.of(net)
+    for i in rows:
+        try:
+            fwd, bwd, label = exact_ray(en, xs[i], ds[i], float(lo_lim[i]), float(hi_lim[i]), max_regions=max_steps)
+        except RegionLimitError as e:
+            exact[i] = False
+            reasons.append(f"ray {i}: {e}")
+            continue
+        hi, lo = to_float(fwd.end), -to_float(bwd.end)
+        if (fwd.end is not None and not np.isfinite(hi)) or (bwd.end is not None and not np.isfinite(lo)):
+            exact[i] = False
+            reasons.append(f"ray {i}: a GI end overflows float64")
+        cols["lo"][i], cols["hi"][i], cols["label"][i] = lo, hi, label
+        cols["lo_class"][i], cols["hi_class"][i] = bwd.who, fwd.who
+        cols["n_regions"][i] = ray_regions(fwd, bwd) if count_regions else -1
+    return exact, reasons
 
 
 def exact_intervals(params, xs, ds, t_min=-1.0, t_max=2.0, *, max_steps: int = 100_000,
-                    batch_size: int = 2048, progress: bool = False, count_regions: bool = True,
+                    batch_size: int = 2048, progress: bool = False, count_regions: bool = False,
                     devices=None) -> Interval:
     """Exact GIs of a batch of rays ``xs[i] + t ds[i]``; ``xs, ds`` are ``(B, n_0)``.
 
     ``t_min``/``t_max`` are scalars or ``(B,)`` arrays with ``t_min <= 0 <= t_max`` (``-inf``/``inf`` allowed).
     Rays are processed in chunks of ``batch_size`` (one compilation per network shape and chunk size),
     which also makes the computation interruptible between chunks. Returns an :class:`Interval` of
-    ``(B,)`` arrays.
+    ``(B,)`` arrays; each ray's answer is the exact one whatever the batch, the devices or the path.
 
-    ``count_regions=False`` selects the fast path: stretches of a ray that float32 bound propagation
-    proves free of class change (soundly, rounding included) are skipped, and only the rest is walked
-    region by region; ``lo``, ``hi`` and the overtaking classes are those of the full walk (the float64
-    walk decides every GI end), but ``n_regions`` is not known and is -1. ``max_steps`` then bounds the
-    certification attempts and region steps of each side together.
+    By default stretches of a ray that float32 bound propagation proves free of class change (soundly,
+    rounding included) are skipped, and only the rest is walked region by region; ``n_regions`` is then
+    -1. ``count_regions=True`` walks every region and counts them (certified as well). ``max_steps`` bounds
+    the steps of each side (certification attempts and regions); a ray that needs more is resolved in
+    exact arithmetic, which stops after ``max_steps`` regions (``exact`` False, with a warning).
 
     ``devices``: a list of JAX devices to shard the rays over (``batch_size`` then counts rays per device);
     default: the default device only.
@@ -81,32 +116,36 @@ def exact_intervals(params, xs, ds, t_min=-1.0, t_max=2.0, *, max_steps: int = 1
     max_steps = check_positive_int(max_steps, "max_steps")
     batch_size = check_positive_int(batch_size, "batch_size")
     certify = not count_regions and len(net) > 1
-
     mesh = None if devices is None else ray_mesh(devices)
-
+    if n == 0:
+        empty_f, empty_i = np.zeros(0), np.zeros(0, np.int64)
+        return Interval(empty_f, empty_f, empty_f, empty_i, empty_i, empty_i, empty_i, np.zeros(0, bool),
+                        np.zeros(0, bool))
+    xs, ds = xs.astype(np.float64), ds.astype(np.float64)
     with jax.enable_x64(True):
         p64 = cast_params(net, jnp.float64)
         cp = prepare(p64) if certify else None
-        arrays = [a.astype(np.float64) for a in (xs, ds, lo_lim, hi_lim)]
-        out = solve_rays(p64, cp, arrays, batch_size=batch_size, max_steps=max_steps, progress=progress,
-                         desc="exact GIs", mesh=mesh)
-    if out is None:
-        empty_i = np.zeros(0, np.int64)
-        return Interval(np.zeros(0), np.zeros(0), np.zeros(0), empty_i, empty_i, empty_i, empty_i,
-                        np.zeros(0, bool))
-    sides, label = out
-    r = assemble(sides, label, n, count_regions)
-    if not r.exact.all():
-        warnings.warn(f"{int((~r.exact).sum())} of {n} rays did not finish within max_steps={max_steps} "
-                      "region steps; their lo/hi are NaN (raise max_steps)", RuntimeWarning, stacklevel=2)
-    return r
+        sides, label = solve_rays(p64, cp, [xs, ds, lo_lim, hi_lim], batch_size=batch_size, max_steps=max_steps,
+                                  progress=progress, desc="exact GIs", mesh=mesh)
+    cols, undecided = _assemble(sides, label, count_regions)
+    rows = np.flatnonzero(undecided)
+    exact, reasons = _resolve_exactly(net, xs, ds, lo_lim, hi_lim, rows, cols, count_regions, max_steps)
+    lo = np.where(exact, cols["lo"], np.nan)
+    hi = np.where(exact, cols["hi"], np.nan)
+    if reasons:
+        warnings.warn(f"{len(reasons)} of {n} rays have no exact float64 answer; their lo/hi are NaN: "
+                      + "; ".join(reasons[:5]), RuntimeWarning, stacklevel=2)
+    return Interval(lo=lo, hi=hi, length=hi - lo, label=cols["label"], lo_class=cols["lo_class"],
+                    hi_class=cols["hi_class"], n_regions=cols["n_regions"].astype(np.int64), exact=exact,
+                    fallback=undecided)
 
 
 def exact_interval(params, x, d, t_min=-1.0, t_max=2.0, *, max_steps: int = 100_000,
-                   count_regions: bool = True) -> Interval:
+                   count_regions: bool = False) -> Interval:
     """Exact GI of one ray ``x + t d`` (``x, d`` of shape ``(n_0,)``) within ``[t_min, t_max]`` (default
-    ``[-1, 2]`` as in the paper). Returns an :class:`Interval` of scalars; raises ``RuntimeError`` if the
-    walk needs more than ``max_steps`` regions. ``count_regions=False``: see :func:`exact_intervals`."""
+    ``[-1, 2]`` as in the paper). Returns an :class:`Interval` of scalars; raises ``RuntimeError`` where
+    no exact answer can be had (more than ``max_steps`` regions, or an end beyond float64's range).
+    ``count_regions``: see :func:`exact_intervals`."""
     net = check_params(params)
     n_in = net[0][0].shape[0]
     x = check_points(x, n_in, "x", batched=False)
@@ -114,11 +153,10 @@ def exact_interval(params, x, d, t_min=-1.0, t_max=2.0, *, max_steps: int = 100_
     check_range(t_min, t_max)
     if np.ndim(t_min) or np.ndim(t_max):
         raise ValueError("exact_interval: t_min and t_max must be scalars (use exact_intervals for a batch)")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", RuntimeWarning)
         r = exact_intervals(net, x[None], d[None], t_min, t_max, max_steps=max_steps, batch_size=1,
                             count_regions=count_regions)
     if not r.exact[0]:
-        raise RuntimeError(f"exact_interval: the ray crosses more than max_steps={max_steps} regions; "
-                           "raise max_steps")
-    return Interval(*(np.asarray(v[0]).item() if np.ndim(v) else v for v in r))
+        raise RuntimeError("exact_interval: " + "; ".join(str(w.message) for w in caught))
+    return Interval(*(np.asarray(v[0]).item() for v in r))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from fractions import Fraction
 from functools import partial
 from typing import NamedTuple
 
@@ -11,7 +12,8 @@ import numpy as np
 
 from relu_regions._network import cast_params
 from relu_regions._validate import check_params, check_points, check_positive_int, check_range
-from relu_regions._walk import walk_regions
+from relu_regions._exact import Dyadic, ExactNet, RegionLimitError, first_quantities, walk_side
+from relu_regions._walk import first_layer, reverse, walk_regions
 
 
 class PieceCapacityError(RuntimeError):
@@ -39,43 +41,83 @@ class Pieces(NamedTuple):
 
 @partial(jax.jit, static_argnames="capacity")
 def _two_sided(params, x, d, t_min, t_max, capacity):
-    walk = jax.vmap(walk_regions, in_axes=(None, None, 0, 0, None))
-    return walk(params, x, jnp.stack([d, -d]), jnp.stack([t_max, -t_min]), capacity)
+    ray = first_layer(params, x, d)
+    walk = jax.vmap(walk_regions, in_axes=(None, 0, 0, None))
+    both = jax.tree.map(lambda f, b: jnp.stack([f, b]), ray, reverse(ray))
+    return walk(params, both, jnp.stack([t_max, -t_min]), capacity)
+
+
+class _Side(NamedTuple):
+    """One side's regions in walking order: entry distances ``(k,)``, logits and slopes at entry
+    ``(k, n_L)``, patterns ``(k, n_hidden)``."""
+
+    starts: np.ndarray
+    f: np.ndarray
+    g: np.ndarray
+    patterns: np.ndarray
+
+
+def _exact_side(en: ExactNet, a1, s1, T: float, capacity: int) -> _Side:
+    try:
+        side, _ = walk_side(en, a1, s1, T, 0, max_regions=capacity, record=True, stop_at_change=False)
+    except RegionLimitError:
+        raise PieceCapacityError(f"the segment has more than capacity={capacity} linear pieces on one side "
+                                 "of t = 0; pass a larger capacity") from None
+    starts = np.array([float(t) for t, _, _, _ in side.record])
+    f, g = [], []
+    for t, _, fa, fb in side.record:
+        a, b, e = fa.ints, fb.ints, fa.exp
+        f.append([float(Fraction(int(ai)) * 2**e + Fraction(int(bi)) * 2**fb.exp * t) for ai, bi in zip(a, b)])
+        g.append([float(Fraction(int(bi)) * 2**fb.exp) for bi in b])
+    return _Side(starts, np.array(f), np.array(g), np.array([p for _, p, _, _ in side.record]))
 
 
 def linear_pieces(params, x, d, t_min=-1.0, t_max=2.0, *, capacity: int = 4096) -> Pieces:
     """All linear pieces of ``x + t d`` for ``t`` in ``[t_min, t_max]`` (``x, d`` of shape ``(n_0,)``).
 
     The walk goes from 0 to each end with room for ``capacity`` pieces per side; a segment with more
-    raises :class:`PieceCapacityError` (raise ``capacity``). Computed in float64.
+    raises :class:`PieceCapacityError` (raise ``capacity``). Computed in float64 with every pattern and
+    boundary certified; a segment float64 cannot certify (coincident roots, exact ties) is partitioned in
+    exact arithmetic. Breakpoints are the exact ones to within ``2^-34`` relative.
     """
     net = check_params(params)
     n_in = net[0][0].shape[0]
-    x = check_points(x, n_in, "x", batched=False)
-    d = check_points(d, n_in, "d", batched=False)
+    x = check_points(x, n_in, "x", batched=False).astype(np.float64)
+    d = check_points(d, n_in, "d", batched=False).astype(np.float64)
     lo, hi = check_range(t_min, t_max)
     if lo.ndim or hi.ndim:
         raise ValueError("linear_pieces: t_min and t_max must be scalars")
     capacity = check_positive_int(capacity, "capacity")
     with jax.enable_x64(True):
         p64 = cast_params(net, jnp.float64)
-        trace = jax.device_get(_two_sided(p64, x.astype(np.float64), d.astype(np.float64), lo, hi, capacity))
+        trace = jax.device_get(_two_sided(p64, x, d, lo, hi, capacity))
     if not trace.complete.all():
         raise PieceCapacityError(f"the segment has more than capacity={capacity} linear pieces on one side "
                                  "of t = 0; pass a larger capacity")
-    fwd, bwd = (jax.tree.map(lambda a, i=i: a[i], trace) for i in (0, 1))
-    nf, nb = int(fwd.count), int(bwd.count)
+    if trace.cert.all():
+        fwd, bwd = (_Side(*(np.asarray(a[i][: int(trace.count[i])]) for a in trace[:4])) for i in (0, 1))
+    else:
+        en = ExactNet.of(net)
+        a1, s1 = first_quantities(en, x, d)
+        fwd = _exact_side(en, a1, s1, float(hi), capacity)
+        bwd = _exact_side(en, a1, Dyadic(-s1.ints, s1.exp), -float(lo), capacity)
+    return _join(fwd, bwd, float(lo), float(hi))
+
+
+def _join(fwd: _Side, bwd: _Side, lo: float, hi: float) -> Pieces:
+    """Pieces from the forward and backward walks (they meet at ``t = 0``)."""
+    nf, nb = len(fwd.starts), len(bwd.starts)
     # Forward region i spans [s_i, s_{i+1}]; backward region j spans t in [-u_{j+1}, -u_j], entered at its
     # right end, with slope -g in t. Both lists are rewritten as pieces (left, right, f at left, slope).
-    s_next = np.append(fwd.starts[1:nf], float(hi))
-    u, u_next = bwd.starts[:nb], np.append(bwd.starts[1:nb], -float(lo))
+    s_next = np.append(fwd.starts[1:], hi)
+    u, u_next = bwd.starts, np.append(bwd.starts[1:], -lo)
     with np.errstate(invalid="ignore"):
-        f_left_b = bwd.f[:nb] + (u_next - u)[:, None] * bwd.g[:nb]
-    left = np.concatenate([-u_next[::-1], fwd.starts[:nf]])
+        f_left_b = bwd.f + (u_next - u)[:, None] * bwd.g
+    left = np.concatenate([-u_next[::-1], fwd.starts])
     right = np.concatenate([-u[::-1], s_next])
-    f_left = np.concatenate([f_left_b[::-1], fwd.f[:nf]])
-    slopes = np.concatenate([-bwd.g[:nb][::-1], fwd.g[:nf]])
-    patterns = np.concatenate([bwd.patterns[:nb][::-1], fwd.patterns[:nf]])
+    f_left = np.concatenate([f_left_b[::-1], fwd.f])
+    slopes = np.concatenate([-bwd.g[::-1], fwd.g])
+    patterns = np.concatenate([bwd.patterns[::-1], fwd.patterns])
     # The walks meet at t = 0: one piece if the first regions on both sides share a pattern.
     keep = np.ones(nb + nf, bool)
     if nb and nf and np.array_equal(patterns[nb - 1], patterns[nb]):

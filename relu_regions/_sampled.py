@@ -76,7 +76,7 @@ def sampled_intervals(params, xs, ds, t_min=-1.0, t_max=2.0, *, n: int = 1000, d
     lo, hi, label = lo.astype(np.float64), hi.astype(np.float64), label.astype(np.int64)
     minus = -np.ones(B, np.int64)
     return Interval(lo=lo, hi=hi, length=hi - lo, label=label, lo_class=minus, hi_class=minus,
-                    n_regions=minus, exact=np.zeros(B, bool))
+                    n_regions=minus, exact=np.zeros(B, bool), fallback=np.zeros(B, bool))
 
 
 def sampled_interval(params, x, d, t_min=-1.0, t_max=2.0, *, n: int = 1000, dtype=np.float64) -> Interval:

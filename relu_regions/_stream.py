@@ -15,9 +15,9 @@ import jax.numpy as jnp
 import numpy as np
 from tqdm.auto import tqdm
 
-from relu_regions._engine import Problems, advance, empty_sides, idle_lanes
+from relu_regions._engine import Problems, Sides, advance, empty_sides, idle_lanes
 from relu_regions._sharding import per_device, shard_rows
-from relu_regions._walk import walk_to_class_change
+from relu_regions._walk import first_layer, label_of, reverse, walk_to_class_change
 
 SMALL = 64
 """Batches of at most this many rays (on one device, counting regions) walk every side in its own lane of
@@ -28,26 +28,13 @@ WALK_LANES = 64
 """Certified path: lanes per device that take a float64 region step together (the rest certify)."""
 
 
-def _head(params, a1):
-    """Logits from first-layer pre-activations ``a1`` ``(n_1,)``."""
-    if len(params) == 1:
-        return a1
-    h = jnp.maximum(a1, 0)
-    for W, b in params[1:-1]:
-        h = jnp.maximum(h @ W + b, 0)
-    W, b = params[-1]
-    return h @ W + b
-
-
 def side_problems(params, xs, ds, t_min, t_max) -> tuple[jax.Array, Problems]:
     """Labels ``(B,)`` and the ``2B`` side problems of rays ``xs + t ds`` (``(B, n_0)``): forwards to
     ``t_max`` first, then backwards to ``-t_min``; the first layer is computed once per ray."""
-    W1, b1 = params[0]
-    a1 = xs @ W1 + b1
-    s1 = ds @ W1
-    label = jnp.argmax(jax.vmap(_head, in_axes=(None, 0))(params, a1), axis=-1).astype(jnp.int32)
-    problems = Problems(jnp.concatenate([a1, a1]), jnp.concatenate([s1, -s1]),
-                        jnp.concatenate([t_max, -t_min]), jnp.concatenate([label, label]))
+    ray = jax.vmap(first_layer, in_axes=(None, 0, 0))(params, xs, ds)
+    label = jax.vmap(label_of, in_axes=(None, 0))(params, ray)
+    both = jax.tree.map(lambda f, b: jnp.concatenate([f, b]), ray, reverse(ray))
+    problems = Problems(both, jnp.concatenate([t_max, -t_min]), jnp.concatenate([label, label]))
     return label, problems
 
 
@@ -67,8 +54,8 @@ def _advance_local(params, cp, xs, ds, t_min, t_max, n_new, lanes, carried, *, w
 @partial(jax.jit, static_argnames="max_steps")
 def _walk_small(params, xs, ds, t_min, t_max, max_steps):
     label, problems = side_problems(params, xs, ds, t_min, t_max)
-    walk = jax.vmap(walk_to_class_change, in_axes=(None, 0, 0, 0, 0, None))
-    sides = walk(params, problems.a1, problems.s1, problems.T, problems.label, max_steps)
+    walk = jax.vmap(walk_to_class_change, in_axes=(None, 0, 0, 0, None))
+    sides = Sides(*walk(params, problems.ray, problems.T, problems.label, max_steps))
     return jax.tree.map(lambda a: a.reshape(2, -1).T, sides), label
 
 

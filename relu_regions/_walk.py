@@ -1,19 +1,32 @@
-"""The exact region walker: one ray ``x + t d``, ``t`` from 0 up to ``T``, one linear region per step.
+"""The float64 region walker with certified decisions: one ray ``x + t d``, ``t`` from 0 up to ``T``.
 
-Inside a region the activation pattern is fixed, so every pre-activation and every logit is affine in
-``t``: the walker carries values and slopes at the current ``t`` through the layers, finds the nearest
-root of a pre-activation whose unit is about to switch (the region's exit) and the nearest point where
-another logit overtakes the label (a class change), and moves on.
+Inside a region the activation pattern is fixed, so every pre-activation and the label's margins
+``f_c - f_j`` are affine in ``t``: the walker carries values and slopes at the region's entry through the
+layers, finds the nearest root of a unit about to switch (the region's exit) and the nearest point where
+a margin turns negative (a class change), and moves on. The semantics are those of
+:mod:`relu_regions._exact` (exact arithmetic on the given floats); this module decides in float64 and
+*certifies* each decision, or says it cannot:
 
-Floating-point ties. The pattern of the region *after* the current ``t`` is decided lexicographically:
-a unit is active when ``z(t) > 0``, or when ``z(t) == 0`` and its slope is positive. A unit that has just
-triggered the exit sits on its root, where ``z(t)`` is a rounding residual of either sign; its state is
-decided by the slope alone ("pinned"), never by that residual. This keeps every unit's state consistent
-with the region ahead: a unit either moves away from its root or its root lies at or after ``t``.
-Steps of zero length (several roots within one rounding error) pin the new trigger units too, so the
-walk always progresses; ``max_steps`` bounds it regardless and the result is flagged if reached.
+* Error bounds. On a stretch ``[t, t + tau]`` with the walker's pattern ``P``, the exact network and the
+  computed affine functions ``Z(t + s) = z + s dz`` differ by at most ``ez + s es`` per unit, whatever
+  the exact pattern is: a ReLU applied with a frozen pattern errs by at most the unit's own error plus its
+  pattern violation ``max(-sigma Z, 0)`` (largest at the stretch's ends). Bounds are propagated through
+  ``|W|`` from the quantities that enter each value (inputs, first-layer values, bias), margins through the
+  label's own ``|W[:, c] - W[:, j]|``, never from the largest logit.
+* A stretch is certified free of change when every margin's lower bound (affine minus an error growing
+  linearly in ``s``) is positive at both ends. A change is certified when one class's margin is certainly
+  negative inside the stretch, every margin certainly positive before a window of relative width at most
+  ``REL_TOL`` around the claimed end, and no other class can turn negative inside that window.
+* Region counts and patterns (``cert_count``) are certified when every unit keeps a certain sign on each
+  stretch except one switching unit per boundary, whose exact root lies in a window of relative width at
+  most ``REL_TOL`` that does not touch the GI's end or the range end.
 
-All functions here are pure, for one ray, and jit/vmap-able; they compute in the dtype of ``params``.
+Floating-point ties. Units that triggered the last exit sit on their roots, where ``z`` is a rounding
+residual: they are "pinned" and decided by their slope alone. A step that does not advance ``t`` pins the
+new trigger units too; pinned units never trigger again, so at most ``n_units + 1`` steps stay at one
+``t`` and the walk always progresses or ends. Uncertified rays are resolved in exact arithmetic by the
+caller. All functions here are pure, for one ray, jit/vmap-able, in float64; every product requests
+full precision (accelerators default to reduced-precision matmuls).
 """
 
 from __future__ import annotations
@@ -24,78 +37,264 @@ import jax
 import jax.numpy as jnp
 from jax import Array
 
+U = 2.0**-53
+"""Unit roundoff of float64."""
+ETA = 2.0**-1021
+"""Absolute slack per operation (underflow, flush-to-zero of subnormals)."""
+REL_TOL = 2.0**-34
+"""Certified GI ends and region boundaries: the exact point lies in a window of this relative width."""
 
-MARGIN_RTOL = 2.0**-44
-"""Relative size (about 5.7e-14) below which a logit margin or slope difference is a tie."""
+
+def mm(a: Array, b: Array) -> Array:
+    """Matrix product at full precision."""
+    return jnp.matmul(a, b, precision=jax.lax.Precision.HIGHEST)
+
+
+def _gamma(n: int) -> float:
+    """Bound on the relative error of a length-``n`` dot product, with room for the bound's own rounding."""
+    return (n + 4) * U * 1.001
+
+
+class Ray(NamedTuple):
+    """A ray's first quantities, affine in ``t``: ``a + t s``, off the exact values by at most
+    ``ea + |t| es``. With hidden layers: first-layer pre-activations ``(n_1,)``; without: the input."""
+
+    a: Array
+    s: Array
+    ea: Array
+    es: Array
+
+
+def first_layer(params, x: Array, d: Array) -> Ray:
+    """The :class:`Ray` of ``x + t d`` (``(n_0,)`` each)."""
+    if len(params) == 1:
+        zero = jnp.zeros_like(x)
+        return Ray(x, d, zero, zero)
+    W1, b1 = params[0]
+    n = W1.shape[0]
+    aW = jnp.abs(W1)
+    ea = _gamma(n + 1) * (mm(jnp.abs(x), aW) + jnp.abs(b1)) + ETA * (n + 2)
+    es = _gamma(n) * mm(jnp.abs(d), aW) + ETA * (n + 2)
+    return Ray(mm(x, W1) + b1, mm(d, W1), ea, es)
+
+
+def reverse(ray: Ray) -> Ray:
+    """The same ray walked backwards (``t -> -t``)."""
+    return ray._replace(s=-ray.s)
 
 
 class Region(NamedTuple):
-    """The linear region ahead of ``t``: per hidden layer its mask, pre-activations and their slopes
-    ``dz/dt`` at ``t``; logits ``f`` and their slopes ``g`` at ``t``, each ``(n_L,)``."""
+    """The region ahead of ``t``: per hidden layer its mask, pre-activations ``z`` and slopes ``dz/dt`` at
+    ``t``; the last layer's inputs ``h`` and their slopes ``hs`` (masked)."""
 
     masks: tuple[Array, ...]
     z: tuple[Array, ...]
     s: tuple[Array, ...]
-    f: Array
-    g: Array
+    h: Array
+    hs: Array
 
 
-def region_ahead(params, z1: Array, s1: Array, pinned: tuple[Array, ...]) -> Region:
-    """Propagate first-layer values ``z1`` and slopes ``s1`` ``(n_1,)`` through the net, deciding each
-    hidden layer's pattern lexicographically (value, then slope; pinned units by slope alone)."""
+def region_ahead(params, ray: Ray, t: Array, pinned: tuple[Array, ...]) -> Region:
+    """Values and slopes of the region just after ``t``: each hidden layer's pattern is decided
+    lexicographically (value, then slope; pinned units by slope alone)."""
+    z, s = ray.a + t * ray.s, ray.s
     masks, zs, ss = [], [], []
-    z, s = z1, s1
-    for l, (W, b) in enumerate(params[1:]):
+    n_hidden = len(params) - 1
+    for l in range(n_hidden):
         m = jnp.where(pinned[l] | (z == 0), s > 0, z > 0)
         masks.append(m)
         zs.append(z)
         ss.append(s)
-        zs_next = jnp.stack([jnp.where(m, z, 0), jnp.where(m, s, 0)]) @ W
-        z, s = zs_next[0] + b, zs_next[1]
+        z, s = jnp.where(m, z, 0), jnp.where(m, s, 0)
+        if l + 1 < n_hidden:
+            W, b = params[l + 1]
+            zz = mm(jnp.stack([z, s]), W)
+            z, s = zz[0] + b, zz[1]
     return Region(tuple(masks), tuple(zs), tuple(ss), z, s)
 
 
 def exit_step(region: Region) -> tuple[Array, tuple[Array, ...]]:
     """Distance ``dt >= 0`` to the region's exit (``inf`` if unbounded) and, per layer, the units whose
     root is at that distance (the trigger set)."""
+    if not region.masks:
+        return jnp.asarray(jnp.inf, region.h.dtype), ()
     dts = []
     for m, z, s in zip(region.masks, region.z, region.s):
         leaving = (m & (s < 0)) | (~m & (s > 0))
-        dt = jnp.where(leaving, jnp.maximum(-z / jnp.where(leaving, s, 1), 0), jnp.inf)
-        dts.append(dt)
-    if not dts:  # no hidden layer: one affine region
-        return jnp.asarray(jnp.inf, region.f.dtype), ()
+        dts.append(jnp.where(leaving, jnp.maximum(-z / jnp.where(leaving, s, 1), 0), jnp.inf))
     dt_exit = jnp.min(jnp.stack([jnp.min(dt) for dt in dts]))
-    triggers = tuple((dt == dt_exit) & jnp.isfinite(dt) for dt in dts)
-    return dt_exit, triggers
+    return dt_exit, tuple((dt == dt_exit) & jnp.isfinite(dt) for dt in dts)
 
 
-def class_change_step(f: Array, g: Array, label: Array, dt_exit: Array) -> tuple[Array, Array]:
-    """Distance ``dt`` in ``[0, dt_exit]`` at which some logit ``j != label`` first strictly exceeds the
-    label's logit inside the current region (``f + dt g`` affine); ``(dt, j)``, or ``(inf, -1)`` if none.
+class Margins(NamedTuple):
+    """The label's margins ``f_c - f_j`` on the region: ``m + s dm`` at ``t + s``, ``(n_L,)`` each, with the
+    label's difference weights ``D = W_L[:, c] - W_L`` and ``db = b_L[c] - b_L``."""
 
-    Ties are broken by slope: a logit equal to the label's overtakes only if it rises faster. A logit that
-    merely reaches the label's at the region's exit is left to the next region, whose slopes decide
-    (a touch at a boundary is not a change). Margins and slope differences within ``MARGIN_RTOL`` of the
-    largest logit (slope) count as ties, so that rounding residuals of logits that are equal in exact
-    arithmetic neither end nor extend a GI (the error this allows in ``t`` is that tolerance divided by the
-    slope difference).
-    """
-    margin = f[label] - f
-    dmargin = g[label] - g
-    tol_f = MARGIN_RTOL * jnp.max(jnp.abs(f))
-    tol_g = MARGIN_RTOL * jnp.max(jnp.abs(g))
-    other = jnp.arange(f.shape[0]) != label
-    falling = dmargin < -tol_g
-    now = (margin < -tol_f) | ((margin <= tol_f) & falling)
-    later = (margin > tol_f) & falling
-    at_exit = jnp.where(jnp.isfinite(dt_exit), margin + jnp.where(jnp.isfinite(dt_exit), dt_exit, 0) * dmargin,
-                        jnp.where(falling, -jnp.inf, margin))
-    strict = now | (later & (at_exit < -tol_f))
-    dt = jnp.where(now, 0.0, jnp.where(later, margin / jnp.where(later, -dmargin, 1), jnp.inf))
-    dt = jnp.where(other & strict, jnp.minimum(dt, dt_exit), jnp.inf)
-    j = jnp.argmin(dt)
-    return dt[j], jnp.where(jnp.isfinite(dt[j]), j, -1)
+    m: Array
+    dm: Array
+    D: Array
+    db: Array
+
+
+def margins(params, region: Region, label: Array) -> Margins:
+    """Margins of ``label`` over every class, computed from row differences of the last layer."""
+    W, b = params[-1]
+    D = W[:, label][:, None] - W
+    db = b[label] - b
+    mm2 = mm(jnp.stack([region.h, region.hs]), D)
+    return Margins(mm2[0] + db, mm2[1], D, db)
+
+
+class Bounds(NamedTuple):
+    """Error bounds on a stretch ``[t, t + tau]``: per hidden layer ``ez``, ``es`` (value at ``t`` and slope)
+    of the pre-activations; ``Am``, ``Bm`` of the margins (``(n_L,)``): the exact margin at ``t + s`` is
+    within ``Am + s Bm`` of ``m + s dm``."""
+
+    ez: tuple[Array, ...]
+    es: tuple[Array, ...]
+    Am: Array
+    Bm: Array
+
+
+def _at(z: Array, s: Array, tau: Array) -> Array:
+    """``z + tau s`` (``tau`` finite) or ``z`` (``tau`` infinite: only used where ``sigma s >= 0``)."""
+    return jnp.where(jnp.isfinite(tau), z + jnp.where(jnp.isfinite(tau), tau, 0) * s, z)
+
+
+def error_bounds(params, ray: Ray, t: Array, region: Region, mg: Margins, tau: Array) -> Bounds:
+    """Rigorous error bounds of the region's computed affine functions on ``[t, t + tau]``."""
+    ez = ray.ea + jnp.abs(t) * ray.es + 2.001 * U * (jnp.abs(ray.a) + jnp.abs(t * ray.s)) + ETA
+    es = ray.es
+    ezs, ess = [], []
+    n_hidden = len(params) - 1
+    eh, ehs = ez, es
+    for l in range(n_hidden):
+        m, z, s = region.masks[l], region.z[l], region.s[l]
+        ezs.append(ez)
+        ess.append(es)
+        sigma = jnp.where(m, 1.0, -1.0)
+        z_end = _at(z, s, tau)
+        slack = 2.001 * U * (jnp.abs(z) + jnp.abs(z_end))
+        v = jnp.maximum(jnp.maximum(-sigma * z, 0), jnp.maximum(-sigma * z_end, 0)) + slack
+        eh, ehs = ez + v, es
+        if l + 1 < n_hidden:
+            W, b = params[l + 1]
+            n = W.shape[0]
+            g = _gamma(n + 1)
+            hz, hs = jnp.where(m, z, 0), jnp.where(m, s, 0)
+            E = mm(jnp.stack([eh + g * jnp.abs(hz), ehs + g * jnp.abs(hs)]), jnp.abs(W)) * (1 + g)
+            ez, es = E[0] + g * jnp.abs(b) + ETA * (n + 2), E[1] + ETA * (n + 2)
+    n = mg.D.shape[0]
+    g = _gamma(n + 2)
+    E = mm(jnp.stack([eh + g * jnp.abs(region.h), ehs + g * jnp.abs(region.hs)]), jnp.abs(mg.D)) * (1 + g)
+    Am = E[0] + g * jnp.abs(mg.db) + 8 * U * jnp.abs(mg.m) + ETA * (n + 3)
+    Bm = E[1] + 8 * U * jnp.abs(mg.dm) + ETA * (n + 3)
+    return Bounds(tuple(ezs), tuple(ess), Am * (1 + 8 * U), Bm * (1 + 8 * U))
+
+
+def _certainly_positive(c0: Array, c1: Array, tau: Array) -> Array:
+    """Whether ``c0 + s c1 > 0`` (reals) for ``s = tau`` (``tau`` may be ``inf``: then for all large ``s``),
+    given floats that are exact differences (``fl(a - b) > 0`` iff ``a > b``)."""
+    val = c0 + jnp.where(jnp.isfinite(tau), tau, 0) * c1
+    slack = 4 * U * (jnp.abs(c0) + jnp.where(jnp.isfinite(tau), tau, 0) * jnp.abs(c1))
+    return jnp.where(jnp.isfinite(tau), val - slack > 0, (c1 > 0) | ((c1 == 0) & (c0 > 0)))
+
+
+def _lower_root(c0: Array, c1: Array) -> Array:
+    """A float ``<=`` the root of ``c0 + s c1`` (``c0 > 0 > c1``); ``inf`` where it has none ahead."""
+    r = c0 / jnp.where(c1 < 0, -c1, 1) * (1 - 8 * U)
+    return jnp.where(c1 < 0, r, jnp.inf)
+
+
+def _upper_root(c0: Array, c1: Array) -> Array:
+    """A float ``>=`` the root of ``c0 + s c1`` (``c1 < 0``); ``inf`` where it has none ahead."""
+    r = c0 / jnp.where(c1 < 0, -c1, 1) * (1 + 8 * U)
+    return jnp.where(c1 < 0, jnp.maximum(r, 0), jnp.inf)
+
+
+def _interval(t: Array, a: Array, b: Array) -> Array:
+    """Whether the window ``[t + a, t + b]`` is positive and narrow (relative width ``REL_TOL``)."""
+    lo = t + a
+    return (lo > 0) & ((b - a) <= REL_TOL * lo * (1 - 4 * U))
+
+
+class GIVerdict(NamedTuple):
+    """The GI decision on one stretch: ``ok`` if certified; ``lo`` a float ``<=`` the exact change point
+    minus ``t`` (where a change is claimed); ``hi`` one ``>=`` it."""
+
+    ok: Array
+    lo: Array
+    hi: Array
+
+
+def certify_gi(mg: Margins, bounds: Bounds, t: Array, tau: Array, dt_change: Array, who: Array,
+               changed: Array, label: Array, T: Array) -> GIVerdict:
+    """Certify one stretch ``[t, t + tau]``: no change on it (every margin's lower bound positive at both
+    ends), or the change at ``t + dt_change`` by ``who``: every margin certainly positive before ``t + lo``,
+    margin ``who`` certainly negative at ``t + hi`` (inside the stretch and the range), the window narrow,
+    and no other class able to turn negative inside it."""
+    k = jnp.arange(mg.m.shape[0])
+    other = k != label
+    c0 = mg.m - bounds.Am  # lower bound of each margin: c0 + s c1
+    c1 = mg.dm - bounds.Bm
+    clear = jnp.all(((c0 > 0) & _certainly_positive(c0, c1, tau)) | ~other)
+    lo_j = jnp.where(other, jnp.where(c0 > 0, _lower_root(c0, c1), 0.0), jnp.inf)
+    lo = jnp.min(lo_j)
+    wj = jnp.maximum(who, 0)
+    hi = _upper_root(mg.m[wj] + bounds.Am[wj], mg.dm[wj] + bounds.Bm[wj])
+    lo_others = jnp.min(jnp.where(k == wj, jnp.inf, lo_j))
+    inside = (hi <= tau) & ((t + hi) * (1 + 4 * U) < T) & (lo <= dt_change) & (dt_change <= hi)
+    change_ok = inside & _interval(t, lo, hi) & (lo_others > hi)
+    return GIVerdict(jnp.where(changed, change_ok, clear), lo, hi)
+
+
+class PatternVerdict(NamedTuple):
+    """The pattern decision on one stretch: ``ok`` if its pattern is the exact one and, when moving on,
+    exactly one unit switches at its end; ``r_lo``, ``r_hi`` floats around that switch's exact position
+    minus ``t``."""
+
+    ok: Array
+    r_lo: Array
+    r_hi: Array
+
+
+def certify_pattern(region: Region, bounds: Bounds, t: Array, tau: Array, triggers: tuple[Array, ...],
+                    pinned: tuple[Array, ...], moving_on: Array, T: Array) -> PatternVerdict:
+    """Every unit keeps a certain sign on ``[t, t + tau]``, except the pinned units at its start (they
+    switched at ``t``) and the triggers at its exit (the caller checks where their window lies); when
+    ``moving_on`` there is exactly one trigger, whose exact root lies in a narrow window before ``T``."""
+    ok_units, n_trig = [], 0
+    r_lo, r_hi = jnp.asarray(jnp.inf, t.dtype), jnp.asarray(-jnp.inf, t.dtype)
+    for l, (m, z, s) in enumerate(zip(region.masks, region.z, region.s)):
+        sigma = jnp.where(m, 1.0, -1.0)
+        e0, e1 = sigma * z - bounds.ez[l], sigma * s - bounds.es[l]
+        start_ok = (e0 > 0) | pinned[l]
+        end_ok = _certainly_positive(e0, e1, tau) | triggers[l]
+        ok_units.append(jnp.all(start_ok & end_ok))
+        n_trig = n_trig + jnp.sum(triggers[l])
+        # The trigger's exact root lies where sigma z -/+ its error bound crosses 0.
+        wlo = jnp.where(triggers[l] & (e0 > 0), _lower_root(e0, e1), jnp.where(triggers[l], 0.0, jnp.inf))
+        whi = _upper_root(sigma * z + bounds.ez[l], sigma * s + bounds.es[l])
+        r_lo = jnp.minimum(r_lo, jnp.min(wlo))
+        r_hi = jnp.maximum(r_hi, jnp.max(jnp.where(triggers[l], whi, -jnp.inf)))
+    units = jnp.all(jnp.stack(ok_units)) if ok_units else jnp.bool_(True)
+    boundary = (n_trig == 1) & _interval(t, r_lo, r_hi) & ((t + r_hi) * (1 + 4 * U) < T)
+    return PatternVerdict(units & jnp.where(moving_on, boundary, True), r_lo, r_hi)
+
+
+def class_change_step(mg: Margins, label: Array, dt_exit: Array) -> tuple[Array, Array]:
+    """Distance ``dt`` in ``[0, dt_exit)`` at which a margin first turns negative on the region (float
+    decision, certified separately), with the overtaking class (steepest, then lowest index);
+    ``(inf, -1)`` if none. A margin reaching 0 exactly at the exit is left to the next region."""
+    m, dm = mg.m, mg.dm
+    other = jnp.arange(m.shape[0]) != label
+    falling = other & (dm < 0)
+    dt = jnp.where(falling, jnp.maximum(m, 0) / jnp.where(falling, -dm, 1), jnp.inf)
+    dt = jnp.where(dt < dt_exit, dt, jnp.inf)
+    best = jnp.min(dt)
+    key = jnp.where((dt == best) & jnp.isfinite(dt), dm, jnp.inf)
+    j = jnp.argmin(key)
+    return best, jnp.where(jnp.isfinite(best), j, -1).astype(jnp.int32)
 
 
 def no_pins(params) -> tuple[Array, ...]:
@@ -107,74 +306,115 @@ def _repin(pinned, triggers, progressed):
     return tuple(jnp.where(progressed, t, p | t) for p, t in zip(pinned, triggers))
 
 
-class OneSided(NamedTuple):
-    """Result of a one-sided walk: ``end`` in ``[0, T]``, the class taking over there (-1 if none),
-    the number of region boundaries crossed before ``end`` and whether the walk finished."""
-
-    end: Array
-    overtaker: Array
-    crossings: Array
-    finished: Array
-
-
 class Step(NamedTuple):
     """State of a class-change walk after one region: the next region's entry ``t`` (unchanged once
-    ``done``), the pinned units, boundaries crossed so far, whether the walk ended, and if so where
-    (``end``) and which class took over there (``who``, -1 at the range end)."""
+    ``done``), the pinned units, regions met so far, whether the walk ended and where (``end``), which
+    class took over there (``who``, -1 at the range end), whether every decision so far is certified
+    (``cert``: the GI end; ``cert_count``: also the regions met) and the last boundary's upper position."""
 
     t: Array
     pinned: tuple[Array, ...]
-    crossings: Array
+    regions: Array
     done: Array
     end: Array
     who: Array
+    cert: Array
+    cert_count: Array
+    prev_hi: Array
 
 
-def walk_step(params, a1: Array, s1: Array, T: Array, label: Array, t: Array, pinned: tuple[Array, ...],
-              crossings: Array) -> Step:
-    """One region of the walk along first-layer pre-activations ``a1 + t s1`` (``(n_1,)``) towards ``T``:
-    look for a class change inside the region entered at ``t`` (with ``pinned`` units decided by slope),
-    else move to its exit."""
-    region = region_ahead(params, a1 + t * s1, s1, pinned)
+def start_step(params, dtype) -> Step:
+    """The walk's state before its first region."""
+    zero = jnp.zeros((), dtype)
+    true = jnp.bool_(True)
+    return Step(zero, no_pins(params), jnp.int32(0), jnp.bool_(False), zero, jnp.int32(-1), true, true, zero)
+
+
+def _guard_up(x: Array) -> Array:
+    return x * (1 + 4 * U) + ETA
+
+
+def walk_step(params, ray: Ray, T: Array, label: Array, step: Step) -> Step:
+    """One region of the walk towards ``T``: a class change inside the region entered at ``step.t``, else
+    a move to its exit; every decision certified or flagged."""
+    t = step.t
+    region = region_ahead(params, ray, t, step.pinned)
     dt_exit, triggers = exit_step(region)
-    dt_change, who = class_change_step(region.f, region.g, label, dt_exit)
-    t_exit = t + dt_exit
+    mg = margins(params, region, label)
+    dt_change, who = class_change_step(mg, label, dt_exit)
     t_change = t + dt_change
-    changed = jnp.isfinite(dt_change) & (t_change <= T)
+    changed = jnp.isfinite(dt_change) & (t_change < T)
+    t_exit = t + dt_exit
     at_end = (~changed) & (t_exit >= T)
     done = changed | at_end
+    t_next = jnp.where(done, t, t_exit)
+    moving_on = ~done
+    # The stretch the bounds must cover: up to the next entry (rounding of t + dt_exit included), the
+    # range end, or the whole region when a change is claimed (its window may reach past the claim).
+    tau = jnp.where(moving_on, _guard_up(jnp.maximum(dt_exit, t_next - t)),
+                    jnp.where(changed, dt_exit, _guard_up(T - t)))
+    tau = jnp.where(jnp.isnan(tau), jnp.inf, tau)
+    bounds = error_bounds(params, ray, t, region, mg, tau)
+    gi = certify_gi(mg, bounds, t, tau, dt_change, who, changed, label, T)
+    pat = certify_pattern(region, bounds, t, tau, triggers, step.pinned, moving_on, T)
+    # Counts also need the GI's end on the right side of the boundaries around it.
+    after_start = (t == 0) | (jnp.where(changed, t + gi.lo, T) > step.prev_hi)
+    before_exit = jnp.where(changed, gi.hi < pat.r_lo, (t + pat.r_lo) * (1 - 4 * U) >= T)
+    # A boundary is counted once, in order: its window lies after the previous one, and the step advances.
+    ordered = (t == 0) | (t + pat.r_lo > step.prev_hi)
+    count_ok = gi.ok & pat.ok & jnp.where(moving_on, ordered & (t_next > t), after_start & before_exit)
+    prev_hi = jnp.where(moving_on, (t + pat.r_hi) * (1 + 4 * U), step.prev_hi)
     end = jnp.where(changed, t_change, T)
     who = jnp.where(changed, who, -1).astype(jnp.int32)
-    t_next = jnp.where(done, t, t_exit)
     progressed = t_next > t
-    pinned = _repin(pinned, triggers, progressed)
-    # A change right at a boundary ends the GI there: the region just entered is not counted.
-    crossings = crossings + progressed.astype(jnp.int32) - (changed & (dt_change == 0) & (crossings > 0))
-    return Step(t_next, pinned, crossings, done, end, who)
+    pinned = _repin(step.pinned, triggers, progressed)
+    met = jnp.where(done, jnp.where(end > t, 1, 0), progressed.astype(jnp.int32))
+    return Step(t_next, pinned, step.regions + met, done, end, who, step.cert & gi.ok,
+                step.cert_count & count_ok, prev_hi)
 
 
-def walk_to_class_change(params, a1: Array, s1: Array, T: Array, label: Array, max_steps: int) -> OneSided:
-    """Walk the ray with first-layer pre-activations ``a1 + t s1`` (``(n_1,)``: ``x @ W1 + b1`` and
-    ``d @ W1``) for ``t`` in ``[0, T]`` (``T`` may be ``inf``) until ``label`` stops being a (weak) argmax."""
+class OneSided(NamedTuple):
+    """Result of a one-sided walk: ``end`` in ``[0, T]``, the class taking over there (-1 if none), the
+    regions met in ``(0, end)``, whether the walk finished within its step budget, and whether its GI end
+    (``cert``) and region count (``cert_count``) are certified."""
+
+    end: Array
+    overtaker: Array
+    regions: Array
+    finished: Array
+    cert: Array
+    cert_count: Array
+
+
+def walk_to_class_change(params, ray: Ray, T: Array, label: Array, max_steps: int) -> OneSided:
+    """Walk ``ray`` for ``t`` in ``[0, T]`` (``T`` may be ``inf``) until ``label`` stops being a maximum."""
 
     def cond(state):
-        step, steps = state
-        return (~step.done) & (steps < max_steps)
+        step, n = state
+        return (~step.done) & (n < max_steps)
 
     def body(state):
-        step, steps = state
-        return walk_step(params, a1, s1, T, label, step.t, step.pinned, step.crossings), steps + 1
+        step, n = state
+        return walk_step(params, ray, T, label, step), n + 1
 
-    zero = jnp.zeros((), dtype=a1.dtype)
-    init = Step(zero, no_pins(params), jnp.int32(0), jnp.bool_(False), zero, jnp.int32(-1))
-    step, _ = jax.lax.while_loop(cond, body, (init, jnp.int32(0)))
-    return OneSided(step.end, step.who, step.crossings, step.done)
+    step, _ = jax.lax.while_loop(cond, body, (start_step(params, ray.a.dtype), jnp.int32(0)))
+    return OneSided(step.end, step.who, step.regions, step.done, step.cert & step.done,
+                    step.cert_count & step.done)
+
+
+def label_of(params, ray: Ray) -> Array:
+    """``argmax f(x)`` from the ray at ``t = 0`` (lowest index on ties; certified by the walk's first
+    stretch, where every margin must be certainly positive)."""
+    region = region_ahead(params, ray, jnp.zeros((), ray.a.dtype), no_pins(params))
+    W, b = params[-1]
+    return jnp.argmax(mm(region.h, W) + b).astype(jnp.int32)
 
 
 class Trace(NamedTuple):
     """Regions met by a one-sided walk over ``[0, T]``, in order, in buffers of ``capacity`` rows:
     ``starts`` ``(capacity,)`` entry distances, ``f``/``g`` ``(capacity, n_L)`` logits and slopes at entry,
-    ``patterns`` ``(capacity, n_hidden)``; ``count`` regions filled; ``complete`` False if more remained."""
+    ``patterns`` ``(capacity, n_hidden)``; ``count`` regions filled; ``complete`` False if more remained;
+    ``cert`` whether the patterns and boundaries are certified (else: resolve exactly)."""
 
     starts: Array
     f: Array
@@ -182,37 +422,49 @@ class Trace(NamedTuple):
     patterns: Array
     count: Array
     complete: Array
+    cert: Array
 
 
-def walk_regions(params, x: Array, d: Array, T: Array, capacity: int) -> Trace:
-    """Record every linear region of ``x + t d`` for ``t`` in ``[0, T]`` (``T`` may be ``inf``)."""
-    W1, b1 = params[0]
-    a1 = x @ W1 + b1
-    s1 = d @ W1
-    n_out = params[-1][0].shape[1]
-    n_hidden = sum(W.shape[1] for W, _ in params[:-1])
-    dtype = a1.dtype
+def walk_regions(params, ray: Ray, T: Array, capacity: int) -> Trace:
+    """Record every linear region of the ray for ``t`` in ``[0, T]`` (``T`` may be ``inf``)."""
+    W, b = params[-1]
+    n_out = W.shape[1]
+    n_hidden = sum(Wl.shape[1] for Wl, _ in params[:-1])
+    dtype = ray.a.dtype
 
     def cond(state):
         return (~state[2]) & (state[3] < capacity)
 
     def body(state):
-        t, pinned, done, k, buf = state
-        region = region_ahead(params, a1 + t * s1, s1, pinned)
+        t, pinned, done, k, cert, prev_hi, buf = state
+        region = region_ahead(params, ray, t, pinned)
         dt_exit, triggers = exit_step(region)
+        fg = mm(jnp.stack([region.h, region.hs]), W)
+        logits = Margins(fg[0] + b, fg[1], W, b)
         pattern = jnp.concatenate(region.masks) if region.masks else jnp.zeros((0,), bool)
-        buf = (buf[0].at[k].set(t), buf[1].at[k].set(region.f), buf[2].at[k].set(region.g),
+        buf = (buf[0].at[k].set(t), buf[1].at[k].set(logits.m), buf[2].at[k].set(logits.dm),
                buf[3].at[k].set(pattern))
         t_exit = t + dt_exit
         done = t_exit >= T
         t_next = jnp.where(done, t, t_exit)
+        moving_on = ~done
+        tau = jnp.where(moving_on, _guard_up(jnp.maximum(dt_exit, t_next - t)), _guard_up(T - t))
+        tau = jnp.where(jnp.isnan(tau), jnp.inf, tau)
+        pat = certify_pattern(region, error_bounds(params, ray, t, region, logits, tau), t, tau, triggers,
+                              pinned, moving_on, T)
+        ordered = (t == 0) | (t + pat.r_lo > prev_hi)
+        at_end = ((t == 0) | (T > prev_hi)) & ((t + pat.r_lo) * (1 - 4 * U) >= T)
+        ok = pat.ok & jnp.where(moving_on, ordered & (t_next > t), at_end)
+        prev_hi = jnp.where(moving_on, (t + pat.r_hi) * (1 + 4 * U), prev_hi)
         # A zero-length step revisits the same t with more units pinned; it overwrites its own row.
         progressed = t_next > t
         pinned = _repin(pinned, triggers, progressed)
-        return t_next, pinned, done, k + jnp.where(progressed | done, 1, 0).astype(jnp.int32), buf
+        k = k + jnp.where(progressed | done, 1, 0).astype(jnp.int32)
+        return t_next, pinned, done, k, cert & ok, prev_hi, buf
 
     buf = (jnp.zeros((capacity,), dtype), jnp.zeros((capacity, n_out), dtype),
            jnp.zeros((capacity, n_out), dtype), jnp.zeros((capacity, n_hidden), bool))
-    init = (jnp.zeros((), dtype), no_pins(params), jnp.bool_(False), jnp.int32(0), buf)
-    _, _, done, count, buf = jax.lax.while_loop(cond, body, init)
-    return Trace(*buf, count, done)
+    zero = jnp.zeros((), dtype)
+    init = (zero, no_pins(params), jnp.bool_(False), jnp.int32(0), jnp.bool_(True), zero, buf)
+    _, _, done, count, cert, _, buf = jax.lax.while_loop(cond, body, init)
+    return Trace(*buf, count, done, cert & done)

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import relu_regions as rr
+from both_paths import exact_interval, exact_intervals
 from reference import reference_interval
 
 EYE2 = (np.eye(2), np.zeros(2))
@@ -20,7 +21,7 @@ def net(*layers):
 
 
 def check(params, x, d, expect_lo, expect_hi, t_min=-1.0, t_max=2.0, tol=1e-15):
-    r = rr.exact_interval(params, np.atleast_1d(x), np.atleast_1d(d), t_min, t_max)
+    r = exact_interval(params, np.atleast_1d(x), np.atleast_1d(d), t_min, t_max)
     assert r.lo == pytest.approx(expect_lo, abs=tol)
     assert r.hi == pytest.approx(expect_hi, abs=tol)
     lo, hi, label = reference_interval(params, np.atleast_1d(x), np.atleast_1d(d), t_min, t_max, exact=True)
@@ -128,23 +129,23 @@ def test_x_exactly_on_decision_boundary():
 
 def test_zero_direction_gives_the_whole_range():
     params = THIN
-    r = rr.exact_interval(params, [0.3], [0.0], -1.0, 2.0)
+    r = exact_interval(params, [0.3], [0.0], -1.0, 2.0)
     assert (r.lo, r.hi, r.n_regions, r.lo_class, r.hi_class) == (-1.0, 2.0, 1, -1, -1)
-    r = rr.exact_interval(params, [0.3], [0.0], -np.inf, np.inf)
+    r = exact_interval(params, [0.3], [0.0], -np.inf, np.inf)
     assert r.lo == -np.inf and r.hi == np.inf
 
 
 def test_infinite_range_past_the_last_root():
     # Logit 1 = relu(t - 1) - relu(t - 3) - 3: at most -1, never above logit 0 = 0 -> unbounded GI.
     params = net(([[1.0, 1.0]], [-1.0, -3.0]), ([[0.0, 1.0], [0.0, -1.0]], [0.0, -3.0]))
-    r = rr.exact_interval(params, [0.0], [1.0], -np.inf, np.inf)
+    r = exact_interval(params, [0.0], [1.0], -np.inf, np.inf)
     assert r.lo == -np.inf and r.hi == np.inf and r.n_regions == 3
     # Logit 1 = -2 relu(t - 1) + 3 relu(t - 3) - 1 is t - 8 past 3, winning at t = 8: beyond the last root.
     params = net(([[1.0, 1.0]], [-1.0, -3.0]), ([[0.0, -2.0], [0.0, 3.0]], [0.0, -1.0]))
-    r = rr.exact_interval(params, [0.0], [1.0], -np.inf, np.inf)
+    r = exact_interval(params, [0.0], [1.0], -np.inf, np.inf)
     assert r.hi == 8.0 and r.lo == -np.inf and r.hi_class == 1 and r.n_regions == 3
 
 
 def test_range_ends_at_zero():
-    r = rr.exact_interval(THREE_TURNS, [0.0], [1.0], 0.0, 0.2)
+    r = exact_interval(THREE_TURNS, [0.0], [1.0], 0.0, 0.2)
     assert (r.lo, r.hi) == (0.0, 0.2)

@@ -9,6 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import relu_regions as rr
+from both_paths import exact_interval, exact_intervals
 from conftest import random_net
 from reference import reference_interval
 
@@ -45,22 +46,22 @@ def assert_no_change_inside(params, x, d, r, n=4001):
     assert np.all(gap <= 1e-9 * (1 + np.abs(f).max())), f"class change inside the GI at t={ts[gap.argmax()]}"
 
 
-@settings(max_examples=60, **SETTINGS)
+@settings(**SETTINGS)  # examples: the profile's (tests/conftest.py: 12 quick, 60 thorough)
 @given(small_nets())
 def test_matches_float_reference_and_sampling(case):
     params, x, d = case
-    r = rr.exact_interval(params, x, d, -3.0, 3.0)
+    r = exact_interval(params, x, d, -3.0, 3.0)
     lo, hi, label = reference_interval(params, x, d, -3.0, 3.0)
     assert r.label == label
     assert abs(r.lo - lo) <= 1e-9 and abs(r.hi - hi) <= 1e-9
     assert_no_change_inside(params, x, d, r)
 
 
-@settings(max_examples=60, **SETTINGS)
+@settings(**SETTINGS)  # examples: the profile's (tests/conftest.py: 12 quick, 60 thorough)
 @given(small_nets(integer=True))
 def test_matches_rational_reference_on_degenerate_integer_nets(case):
     params, x, d = case
-    r = rr.exact_interval(params, x, d, -3.0, 3.0)
+    r = exact_interval(params, x, d, -3.0, 3.0)
     lo, hi, label = reference_interval(params, x, d, -3.0, 3.0, exact=True)
     assert r.label == label
     assert abs(r.lo - float(lo)) <= 1e-9 and abs(r.hi - float(hi)) <= 1e-9
@@ -72,7 +73,7 @@ def test_wide_deep_nets_match_reference(rng):
         params = random_net(rng, sizes)
         xs = rng.random((12, sizes[0]))
         ds = rng.random((12, sizes[0])) - xs
-        R = rr.exact_intervals(params, xs, ds)
+        R = exact_intervals(params, xs, ds)
         for i in range(len(xs)):
             lo, hi, label = reference_interval(params, xs[i], ds[i])
             assert R.label[i] == label
@@ -84,7 +85,7 @@ def test_real_mnist_rays_match_reference(mnist_rays, rng):
     xs, ds = mnist_rays
     pick = rng.choice(len(xs), size=60, replace=False)
     params = random_net(rng, [784, 128, 128, 128, 10])
-    R = rr.exact_intervals(params, xs[pick], ds[pick])
+    R = exact_intervals(params, xs[pick], ds[pick])
     assert R.exact.all()
     for k, i in enumerate(pick):
         lo, hi, label = reference_interval(params, xs[i], ds[i])
@@ -95,9 +96,9 @@ def test_batched_equals_single(rng):
     params = random_net(rng, [6, 8, 8, 3])
     xs, ds = rng.normal(size=(9, 6)), rng.normal(size=(9, 6))
     t_min, t_max = -rng.random(9) * 3, rng.random(9) * 3
-    R = rr.exact_intervals(params, xs, ds, t_min, t_max, batch_size=4)
+    R = exact_intervals(params, xs, ds, t_min, t_max, batch_size=4)
     for i in range(9):
-        r = rr.exact_interval(params, xs[i], ds[i], t_min[i], t_max[i])
+        r = exact_interval(params, xs[i], ds[i], t_min[i], t_max[i])
         assert (r.label, r.lo_class, r.hi_class, r.n_regions, r.exact) == (
             R.label[i], R.lo_class[i], R.hi_class[i], R.n_regions[i], R.exact[i])
         # Batched matrix products may round differently in the last bit.
@@ -107,9 +108,9 @@ def test_batched_equals_single(rng):
 def test_jitted_equals_unjitted(rng):
     params = random_net(rng, [5, 7, 7, 4])
     xs, ds = rng.normal(size=(4, 5)), rng.normal(size=(4, 5))
-    R = rr.exact_intervals(params, xs, ds)
+    R = exact_intervals(params, xs, ds)
     with jax.disable_jit():
-        U = rr.exact_intervals(params, xs, ds)
+        U = exact_intervals(params, xs, ds)
     np.testing.assert_allclose(R.lo, U.lo, rtol=0, atol=1e-12)
     np.testing.assert_allclose(R.hi, U.hi, rtol=0, atol=1e-12)
     np.testing.assert_array_equal(R.hi_class, U.hi_class)
@@ -119,19 +120,19 @@ def test_jitted_equals_unjitted(rng):
 def test_max_steps_flags_unfinished_rays(rng):
     params = random_net(rng, [4, 32, 32, 3])
     x, d = rng.normal(size=4), rng.normal(size=4) * 50
-    full = rr.exact_interval(params, x, d, -np.inf, np.inf)
+    full = exact_interval(params, x, d, -np.inf, np.inf)
     assert full.n_regions > 3
     with pytest.warns(RuntimeWarning, match="max_steps"):
-        R = rr.exact_intervals(params, x[None], d[None], -np.inf, np.inf, max_steps=2)
+        R = exact_intervals(params, x[None], d[None], -np.inf, np.inf, max_steps=2)
     assert not R.exact[0] and np.isnan(R.lo[0]) and np.isnan(R.hi[0])
     with pytest.raises(RuntimeError, match="max_steps"):
-        rr.exact_interval(params, x, d, -np.inf, np.inf, max_steps=2)
+        exact_interval(params, x, d, -np.inf, np.inf, max_steps=2)
 
 
 def test_sampled_estimate_lies_inside_exact_and_converges(rng):
     params = random_net(rng, [20, 32, 32, 5])
     xs, ds = rng.random((40, 20)), rng.random((40, 20)) - 0.5
-    E = rr.exact_intervals(params, xs, ds)
+    E = exact_intervals(params, xs, ds)
     errs = []
     for n in (30, 300, 3000):
         S = rr.sampled_intervals(params, xs, ds, n=n)
