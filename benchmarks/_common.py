@@ -10,21 +10,22 @@ import json
 import os
 import platform
 import statistics
-import tempfile
 import time
 from pathlib import Path
 
 import jax
 import numpy as np
 
-import relu_regions
+from relu_regions._atomic import write_text_atomic
+from relu_regions._settings import default_cache_dir
 from relu_regions.data import DatasetNotFoundError, class_subset, downsample, load_mnist, permute_labels
+from relu_regions.results import package_versions
 from relu_regions.training import TrainConfig, train_or_load
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 SHARED_DATA = ROOT.parent / "shared" / "data"
-CACHE_DIR = Path.home() / ".cache" / "relu_regions" / "networks"
+CACHE_DIR = default_cache_dir().expanduser()
 
 # Epoch caps: SGD at lr 0.01 reaches 100 % on the real labels within a few hundred epochs; on random
 # labels it needs far more, so the cap is higher (both are recorded with the reached accuracy).
@@ -108,7 +109,7 @@ def environment() -> dict:
     """What the numbers were measured on (load average included: the machine is shared)."""
     return {"loadavg": list(os.getloadavg()), "cpu_count": os.cpu_count(), "platform": platform.platform(),
             "python": platform.python_version(), "jax": jax.__version__,
-            "devices": [str(d) for d in jax.devices()], "relu_regions": relu_regions.__name__,
+            "devices": [str(d) for d in jax.devices()], "versions": package_versions(),
             "time": time.strftime("%Y-%m-%d %H:%M:%S")}
 
 
@@ -117,15 +118,7 @@ def write_json(name: str, payload: dict) -> Path:
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / f"{name}.json"
     payload = {**payload, "environment": environment()}
-    fd, tmp = tempfile.mkstemp(dir=RESULTS, prefix=f".{name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as fh:
-            json.dump(payload, fh, indent=1, default=_jsonable)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
-    return path
+    return write_text_atomic(path, json.dumps(payload, indent=1, default=_jsonable))
 
 
 def _jsonable(v):

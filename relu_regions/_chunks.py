@@ -9,6 +9,15 @@ import numpy as np
 from tqdm.auto import tqdm
 
 
+def pad_rows(a: np.ndarray, rows: int) -> np.ndarray:
+    """``a`` with zero rows appended along the leading axis up to ``rows`` (``a`` itself if it has them):
+    the one padding rule of every fixed-shape batch kernel (one compilation per chunk size)."""
+    a = np.asarray(a)
+    if len(a) >= rows:
+        return a
+    return np.pad(a, ((0, rows - len(a)),) + ((0, 0),) * (a.ndim - 1))
+
+
 def map_in_chunks(kernel: Callable, arrays: Sequence[np.ndarray], batch_size: int, dtype,
                   progress: bool = False, desc: str = "rays"):
     """Apply ``kernel(*chunk_arrays)`` to consecutive chunks of the leading axis of ``arrays``.
@@ -24,8 +33,7 @@ def map_in_chunks(kernel: Callable, arrays: Sequence[np.ndarray], batch_size: in
     parts = []
     for start in tqdm(range(0, n, chunk), disable=not progress, desc=desc, unit="chunk"):
         stop = min(start + chunk, n)
-        pad = chunk - (stop - start)
-        args = [np.pad(a[start:stop].astype(dtype), ((0, pad),) + ((0, 0),) * (a.ndim - 1)) for a in arrays]
+        args = [pad_rows(a[start:stop].astype(dtype), chunk) for a in arrays]
         out = jax.device_get(kernel(*args))
         parts.append(jax.tree.map(lambda a: a[: stop - start], out))
     return jax.tree.map(lambda *xs: np.concatenate(xs), *parts)

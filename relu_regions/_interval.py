@@ -21,6 +21,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from relu_regions._certify import prepare
+from relu_regions._config import EngineConfig
 from relu_regions._exact import ExactNet, RegionLimitError, exact_ray, ray_regions, to_float
 from relu_regions._network import cast_params
 from relu_regions._sharding import ray_mesh
@@ -37,8 +38,8 @@ class Interval(NamedTuple):
     end.  n_regions: linear regions whose interior meets ``(lo, hi)`` (0 for an empty GI; -1 where not
     counted).  exact: True where the answer is certified exact; False only where it cannot be had (the
     walk met more than ``max_steps`` regions, or an end overflows float64): then lo/hi are NaN.
-    fallback: True where float64 could not certify the answer and the ray was resolved in exact rational
-    arithmetic (None for results made elsewhere).
+    fallback: True where float64 (with a compensated first layer on a second try) could not certify the
+    answer and the ray was resolved in exact rational arithmetic (None for results made elsewhere).
     """
 
     lo: np.ndarray
@@ -94,7 +95,7 @@ def _resolve_exactly(net, xs, ds, lo_lim, hi_lim, rows, cols, count_regions, max
 
 def exact_intervals(params, xs, ds, t_min=-1.0, t_max=2.0, *, max_steps: int = 100_000,
                     batch_size: int = 2048, progress: bool = False, count_regions: bool = False,
-                    devices=None) -> Interval:
+                    devices=None, config: EngineConfig | None = None) -> Interval:
     """Exact GIs of a batch of rays ``xs[i] + t ds[i]``; ``xs, ds`` are ``(B, n_0)``.
 
     ``t_min``/``t_max`` are scalars or ``(B,)`` arrays with ``t_min <= 0 <= t_max`` (``-inf``/``inf`` allowed).
@@ -109,7 +110,7 @@ def exact_intervals(params, xs, ds, t_min=-1.0, t_max=2.0, *, max_steps: int = 1
     exact arithmetic, which stops after ``max_steps`` regions (``exact`` False, with a warning).
 
     ``devices``: a list of JAX devices to shard the rays over (``batch_size`` then counts rays per device);
-    default: the default device only.
+    default: the default device only. ``config``: an :class:`EngineConfig` (how work is batched).
     """
     net, xs, ds, lo_lim, hi_lim = check_ray_batch(params, xs, ds, t_min, t_max)
     n = xs.shape[0]
@@ -126,9 +127,21 @@ def exact_intervals(params, xs, ds, t_min=-1.0, t_max=2.0, *, max_steps: int = 1
         p64 = cast_params(net, jnp.float64)
         cp = prepare(p64) if certify else None
         sides, label = solve_rays(p64, cp, [xs, ds, lo_lim, hi_lim], batch_size=batch_size, max_steps=max_steps,
-                                  progress=progress, desc="exact GIs", mesh=mesh)
+                                  config=config or EngineConfig(), progress=progress, desc="exact GIs",
+                                  mesh=mesh)
     cols, undecided = _assemble(sides, label, count_regions)
     rows = np.flatnonzero(undecided)
+    if len(rows):  # second tier: the same walk with a compensated first layer, on those rays only
+        pick = np.resize(rows, 1 << max(3, (len(rows) - 1).bit_length()))  # few shapes, few compilations
+        with jax.enable_x64(True):
+            sides2, label2 = solve_rays(p64, None, [a[pick] for a in (xs, ds, lo_lim, hi_lim)],
+                                        batch_size=batch_size, max_steps=max_steps, config=config or EngineConfig(),
+                                        accurate=True)
+        sides2 = [np.asarray(v)[: len(rows)] for v in sides2]
+        cols2, still = _assemble(sides2, np.asarray(label2)[: len(rows)], count_regions)
+        for k, v in cols2.items():
+            cols[k][rows[~still]] = v[~still]
+        rows = rows[still]
     exact, reasons = _resolve_exactly(net, xs, ds, lo_lim, hi_lim, rows, cols, count_regions, max_steps)
     lo = np.where(exact, cols["lo"], np.nan)
     hi = np.where(exact, cols["hi"], np.nan)
@@ -137,7 +150,7 @@ def exact_intervals(params, xs, ds, t_min=-1.0, t_max=2.0, *, max_steps: int = 1
                       + "; ".join(reasons[:5]), RuntimeWarning, stacklevel=2)
     return Interval(lo=lo, hi=hi, length=hi - lo, label=cols["label"], lo_class=cols["lo_class"],
                     hi_class=cols["hi_class"], n_regions=cols["n_regions"].astype(np.int64), exact=exact,
-                    fallback=undecided)
+                    fallback=np.isin(np.arange(n), rows))
 
 
 def exact_interval(params, x, d, t_min=-1.0, t_max=2.0, *, max_steps: int = 100_000,

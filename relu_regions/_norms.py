@@ -36,7 +36,7 @@ from relu_regions._network import cast_params
 from relu_regions._pieces import PieceCapacityError
 from relu_regions._regions import activation_pattern
 from relu_regions._validate import check_params, check_points, check_positive_int
-from relu_regions._walk import walk_regions
+from relu_regions._walk import first_layer, walk_regions
 
 INF_NORM_CONVENTION = (
     "||M||_inf is the inf-norm of the map y -> y @ M for an (in, out) matrix M: the largest absolute "
@@ -176,7 +176,7 @@ class SegmentTrace(NamedTuple):
 def segment_trace(params, x0: Array, x1: Array, capacity: int) -> SegmentTrace:
     """Walk the segment ``x0 -> x1`` (``(n_0,)`` each) with the exact region walker."""
     T = jnp.ones((), x0.dtype)
-    tr = walk_regions(params, x0, x1 - x0, T, capacity)
+    tr = walk_regions(params, first_layer(params, x0, x1 - x0), T, capacity)
     rows = jnp.arange(capacity)
     valid = rows < tr.count
     nxt = jnp.concatenate([tr.starts[1:], T[None]])

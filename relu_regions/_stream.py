@@ -15,23 +15,16 @@ import jax.numpy as jnp
 import numpy as np
 from tqdm.auto import tqdm
 
+from relu_regions._config import EngineConfig
 from relu_regions._engine import Problems, Sides, advance, empty_sides, idle_lanes
 from relu_regions._sharding import per_device, shard_rows
 from relu_regions._walk import first_layer, label_of, reverse, walk_to_class_change
 
-SMALL = 64
-"""Batches of at most this many rays (on one device, counting regions) walk every side in its own lane of
-a plain vmapped loop: no queue to gain from, and it compiles faster."""
-LANES = 512
-"""Lanes per device stepping together (each works through side problems from a queue)."""
-WALK_LANES = 64
-"""Certified path: lanes per device that take a float64 region step together (the rest certify)."""
-
-
-def side_problems(params, xs, ds, t_min, t_max) -> tuple[jax.Array, Problems]:
+def side_problems(params, xs, ds, t_min, t_max, accurate: bool = False) -> tuple[jax.Array, Problems]:
     """Labels ``(B,)`` and the ``2B`` side problems of rays ``xs + t ds`` (``(B, n_0)``): forwards to
-    ``t_max`` first, then backwards to ``-t_min``; the first layer is computed once per ray."""
-    ray = jax.vmap(first_layer, in_axes=(None, 0, 0))(params, xs, ds)
+    ``t_max`` first, then backwards to ``-t_min``; the first layer is computed once per ray
+    (``accurate``: with compensated dot products)."""
+    ray = jax.vmap(first_layer, in_axes=(None, 0, 0, None))(params, xs, ds, accurate)
     label = jax.vmap(label_of, in_axes=(None, 0))(params, ray)
     both = jax.tree.map(lambda f, b: jnp.concatenate([f, b]), ray, reverse(ray))
     problems = Problems(both, jnp.concatenate([t_max, -t_min]), jnp.concatenate([label, label]))
@@ -51,18 +44,18 @@ def _advance_local(params, cp, xs, ds, t_min, t_max, n_new, lanes, carried, *, w
     return per_ray, label, lanes, carried
 
 
-@partial(jax.jit, static_argnames="max_steps")
-def _walk_small(params, xs, ds, t_min, t_max, max_steps):
-    label, problems = side_problems(params, xs, ds, t_min, t_max)
+@partial(jax.jit, static_argnames=("max_steps", "accurate"))
+def _walk_small(params, xs, ds, t_min, t_max, max_steps, accurate=False):
+    label, problems = side_problems(params, xs, ds, t_min, t_max, accurate)
     walk = jax.vmap(walk_to_class_change, in_axes=(None, 0, 0, 0, None))
     sides = Sides(*walk(params, problems.ray, problems.T, problems.label, max_steps))
     return jax.tree.map(lambda a: a.reshape(2, -1).T, sides), label
 
 
-def lane_counts(chunk: int, certify: bool) -> tuple[int, int]:
+def lane_counts(chunk: int, certify: bool, config: EngineConfig) -> tuple[int, int]:
     """``(n_lanes, walk_lanes)`` per device for ``chunk`` rays per device."""
-    n_lanes = min(LANES, 2 * chunk)
-    return n_lanes, (min(WALK_LANES, n_lanes) if certify else n_lanes)
+    n_lanes = min(config.lanes, 2 * chunk)
+    return n_lanes, (min(config.walk_lanes, n_lanes) if certify else n_lanes)
 
 
 def _start(params, cp, xs, ds, t_min, t_max, n_lanes, mesh=None):
@@ -85,8 +78,8 @@ def _advance(params, cp, xs, ds, t_min, t_max, n_new, lanes, carried, walk_lanes
     return fn(params, cp, xs, ds, t_min, t_max, n_new, lanes, carried)
 
 
-def solve_rays(params, cp, arrays, *, batch_size: int, max_steps: int, progress: bool = False,
-               desc: str = "rays", mesh=None):
+def solve_rays(params, cp, arrays, *, batch_size: int, max_steps: int, config: EngineConfig,
+               progress: bool = False, desc: str = "rays", mesh=None, accurate: bool = False):
     """Side results ``Sides`` of ``(B, 2)`` numpy arrays (forwards, backwards) and labels ``(B,)`` for
     rays ``arrays = (xs, ds, t_min, t_max)`` (numpy, ``B`` rows, float64); ``cp`` None walks every region.
 
@@ -97,13 +90,13 @@ def solve_rays(params, cp, arrays, *, batch_size: int, max_steps: int, progress:
     n = arrays[0].shape[0]
     if n == 0:
         return None
-    if cp is None and mesh is None and n <= SMALL:
-        sides, label = jax.device_get(_walk_small(params, *arrays, max_steps=max_steps))
+    if accurate or (mesh is None and n <= config.small):  # the plain walk: both paths' answers, one kernel
+        sides, label = jax.device_get(_walk_small(params, *arrays, max_steps=max_steps, accurate=accurate))
         return sides, label
     n_dev = 1 if mesh is None else mesh.devices.size
     per_dev = min(batch_size, -(-n // n_dev))
     chunk = per_dev * n_dev
-    n_lanes, walk_lanes = lane_counts(per_dev, cp is not None)
+    n_lanes, walk_lanes = lane_counts(per_dev, cp is not None, config)
     starts = list(range(0, n, chunk))
 
     def padded(start):

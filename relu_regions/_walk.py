@@ -18,8 +18,8 @@ a margin turns negative (a class change), and moves on. The semantics are those 
   negative inside the stretch, every margin certainly positive before a window of relative width at most
   ``REL_TOL`` around the claimed end, and no other class can turn negative inside that window.
 * Region counts and patterns (``cert_count``) are certified when every unit keeps a certain sign on each
-  stretch except one switching unit per boundary, whose exact root lies in a window of relative width at
-  most ``REL_TOL`` that does not touch the GI's end or the range end.
+  stretch except one switching unit per boundary, whose exact root lies in a window that is disjoint from
+  the previous boundary's, the GI's end and the range end (for breakpoints: also narrower than ``REL_TOL``).
 
 Floating-point ties. Units that triggered the last exit sit on their roots, where ``z`` is a rounding
 residual: they are "pinned" and decided by their slope alone. A step that does not advance ``t`` pins the
@@ -41,8 +41,9 @@ U = 2.0**-53
 """Unit roundoff of float64."""
 ETA = 2.0**-1021
 """Absolute slack per operation (underflow, flush-to-zero of subnormals)."""
-REL_TOL = 2.0**-34
-"""Certified GI ends and region boundaries: the exact point lies in a window of this relative width."""
+REL_TOL = 1e-9 * (1 - 2.0**-20)
+"""Certified GI ends and breakpoints: the exact point lies in a window of this relative width (the
+contract's tolerance; region counts only need the windows of successive boundaries to be disjoint)."""
 
 
 def mm(a: Array, b: Array) -> Array:
@@ -65,17 +66,67 @@ class Ray(NamedTuple):
     es: Array
 
 
-def first_layer(params, x: Array, d: Array) -> Ray:
-    """The :class:`Ray` of ``x + t d`` (``(n_0,)`` each)."""
+def first_layer(params, x: Array, d: Array, accurate: bool = False) -> Ray:
+    """The :class:`Ray` of ``x + t d`` (``(n_0,)`` each). ``accurate``: compensated dot products (error
+    about one rounding instead of ``n_0`` of them), for the rays plain float64 cannot certify."""
     if len(params) == 1:
         zero = jnp.zeros_like(x)
         return Ray(x, d, zero, zero)
     W1, b1 = params[0]
+    if accurate:
+        a, ea = _dot2(x, W1, b1)
+        s, es = _dot2(d, W1, jnp.zeros_like(b1))
+        return Ray(a, s, ea, es)
     n = W1.shape[0]
     aW = jnp.abs(W1)
-    ea = _gamma(n + 1) * (mm(jnp.abs(x), aW) + jnp.abs(b1)) + ETA * (n + 2)
-    es = _gamma(n) * mm(jnp.abs(d), aW) + ETA * (n + 2)
+    ea = _gamma(n + 1) * (mm(jnp.abs(x), aW) + jnp.abs(b1)) + _underflow(jnp.concatenate([x, b1]), n + 2)
+    es = _gamma(n) * mm(jnp.abs(d), aW) + _underflow(d, n + 2)
     return Ray(mm(x, W1) + b1, mm(d, W1), ea, es)
+
+
+def _underflow(inputs: Array, n: int, axis=None) -> Array:
+    """Slack for underflow in a sum of ``n`` products: none where every input is zero (exact zeros stay
+    exact, so a zero direction keeps exactly zero slopes)."""
+    return jnp.where(jnp.any(inputs != 0, axis=axis), ETA * n, 0.0)
+
+
+def _two_sum(a: Array, b: Array) -> tuple[Array, Array]:
+    s = a + b
+    z = s - a
+    return s, (a - (s - z)) + (b - z)
+
+
+def _head(a: Array, drop: int) -> tuple[Array, Array]:
+    """``a = h + (a - h)`` exactly, ``h`` keeping the top ``53 - drop`` mantissa bits (by bit masking: no
+    arithmetic a compiler could contract or reassociate)."""
+    i = jax.lax.bitcast_convert_type(a, jnp.int64)
+    h = jax.lax.bitcast_convert_type(i & jnp.int64(~((1 << drop) - 1)), a.dtype)
+    return h, a - h
+
+
+def _dot2(x: Array, W: Array, b: Array) -> tuple[Array, Array]:
+    """``x @ W + b`` ``(m,)`` to about one rounding, with a rigorous error bound. ``x`` is cut into three
+    18-bit parts and ``W`` into two 27-bit parts, so every partial product is exact; the ``6 n + 1`` terms
+    are summed as a tree of error-free additions whose errors are summed too."""
+    x1, r = _head(x, 35)
+    x2, x3 = _head(r, 35)
+    w1, w2 = _head(W, 26)
+    prods = [xi[:, None] * wj for xi in (x1, x2, x3) for wj in (w1, w2)]
+    terms = jnp.concatenate(prods + [b[None, :]])
+    mag = jnp.sum(jnp.abs(terms), axis=0)
+    errs, levels = [], 0
+    while terms.shape[0] > 1:
+        if terms.shape[0] % 2:
+            terms = jnp.concatenate([terms, jnp.zeros_like(terms[:1])])
+        terms, q = _two_sum(terms[0::2], terms[1::2])
+        errs.append(q)
+        levels += 1
+    E = jnp.concatenate(errs) if errs else jnp.zeros_like(terms)
+    total = terms[0] + jnp.sum(E, axis=0)
+    g = _gamma(E.shape[0])
+    # |sum E| <= u * levels * mag; its float sum errs by g times that; the last addition by one rounding.
+    err = U * jnp.abs(total) + g * U * (levels + 1) * mag * (1 + g) + _underflow(jnp.concatenate([x, b]), E.shape[0] + 8)
+    return total, err * (1 + 8 * U)
 
 
 def reverse(ray: Ray) -> Ray:
@@ -182,13 +233,15 @@ def error_bounds(params, ray: Ray, t: Array, region: Region, mg: Margins, tau: A
             n = W.shape[0]
             g = _gamma(n + 1)
             hz, hs = jnp.where(m, z, 0), jnp.where(m, s, 0)
-            E = mm(jnp.stack([eh + g * jnp.abs(hz), ehs + g * jnp.abs(hs)]), jnp.abs(W)) * (1 + g)
-            ez, es = E[0] + g * jnp.abs(b) + ETA * (n + 2), E[1] + ETA * (n + 2)
+            rows = jnp.stack([eh + g * jnp.abs(hz), ehs + g * jnp.abs(hs)])
+            E = mm(rows, jnp.abs(W)) * (1 + g) + _underflow(rows, n + 2, axis=1)[:, None]
+            ez, es = E[0] + g * jnp.abs(b) + ETA, E[1]
     n = mg.D.shape[0]
     g = _gamma(n + 2)
-    E = mm(jnp.stack([eh + g * jnp.abs(region.h), ehs + g * jnp.abs(region.hs)]), jnp.abs(mg.D)) * (1 + g)
-    Am = E[0] + g * jnp.abs(mg.db) + 8 * U * jnp.abs(mg.m) + ETA * (n + 3)
-    Bm = E[1] + 8 * U * jnp.abs(mg.dm) + ETA * (n + 3)
+    rows = jnp.stack([eh + g * jnp.abs(region.h), ehs + g * jnp.abs(region.hs)])
+    E = mm(rows, jnp.abs(mg.D)) * (1 + g) + _underflow(rows, n + 3, axis=1)[:, None]
+    Am = E[0] + g * jnp.abs(mg.db) + 8 * U * jnp.abs(mg.m) + ETA
+    Bm = E[1] + 8 * U * jnp.abs(mg.dm)
     return Bounds(tuple(ezs), tuple(ess), Am * (1 + 8 * U), Bm * (1 + 8 * U))
 
 
@@ -262,7 +315,7 @@ def certify_pattern(region: Region, bounds: Bounds, t: Array, tau: Array, trigge
                     pinned: tuple[Array, ...], moving_on: Array, T: Array) -> PatternVerdict:
     """Every unit keeps a certain sign on ``[t, t + tau]``, except the pinned units at its start (they
     switched at ``t``) and the triggers at its exit (the caller checks where their window lies); when
-    ``moving_on`` there is exactly one trigger, whose exact root lies in a narrow window before ``T``."""
+    ``moving_on`` there is exactly one trigger, whose exact root lies in a bounded window before ``T``."""
     ok_units, n_trig = [], 0
     r_lo, r_hi = jnp.asarray(jnp.inf, t.dtype), jnp.asarray(-jnp.inf, t.dtype)
     for l, (m, z, s) in enumerate(zip(region.masks, region.z, region.s)):
@@ -278,7 +331,7 @@ def certify_pattern(region: Region, bounds: Bounds, t: Array, tau: Array, trigge
         r_lo = jnp.minimum(r_lo, jnp.min(wlo))
         r_hi = jnp.maximum(r_hi, jnp.max(jnp.where(triggers[l], whi, -jnp.inf)))
     units = jnp.all(jnp.stack(ok_units)) if ok_units else jnp.bool_(True)
-    boundary = (n_trig == 1) & _interval(t, r_lo, r_hi) & ((t + r_hi) * (1 + 4 * U) < T)
+    boundary = (n_trig == 1) & (r_hi < jnp.inf) & ((t + r_hi) * (1 + 4 * U) < T)
     return PatternVerdict(units & jnp.where(moving_on, boundary, True), r_lo, r_hi)
 
 
@@ -454,7 +507,8 @@ def walk_regions(params, ray: Ray, T: Array, capacity: int) -> Trace:
                               pinned, moving_on, T)
         ordered = (t == 0) | (t + pat.r_lo > prev_hi)
         at_end = ((t == 0) | (T > prev_hi)) & ((t + pat.r_lo) * (1 - 4 * U) >= T)
-        ok = pat.ok & jnp.where(moving_on, ordered & (t_next > t), at_end)
+        narrow = _interval(t, pat.r_lo, pat.r_hi)  # breakpoints to the contract's tolerance
+        ok = pat.ok & jnp.where(moving_on, ordered & narrow & (t_next > t), at_end)
         prev_hi = jnp.where(moving_on, (t + pat.r_hi) * (1 + 4 * U), prev_hi)
         # A zero-length step revisits the same t with more units pinned; it overwrites its own row.
         progressed = t_next > t

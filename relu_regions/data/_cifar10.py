@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from ._dataset import Dataset
-from ._errors import DatasetNotFoundError, check_option
+from ._errors import DatasetNotFoundError, check_data_dir, check_option
 from ._locate import DATA_ENV_VAR, candidate_dirs
 from ._tfds import load_tfds_arrays
 
@@ -91,19 +91,25 @@ def load_cifar10(
       If some training batches are missing, the others are loaded with a ``UserWarning``.
     * ``"tfds"``: ``tfds.load("cifar10")`` if tensorflow-datasets is installed.
 
+    ``data_dir``, when given, must be an existing directory (:class:`DataDirNotFoundError`
+    otherwise, never a fallback); ``Dataset.origin`` names the files actually read.
+
     Raises :class:`DatasetNotFoundError` listing every place tried when no source provides the split.
     """
     check_option("split", split, ("train", "test"))
     check_option("source", source, ("auto", "local", "tfds"))
+    check_data_dir(data_dir)
     looked: list[str] = []
-    arrays, used = None, ""
+    arrays, used, origin = None, "", ""
     if source in ("auto", "local") and (found := _find_local(split, data_dir, looked)):
         arrays, used = _read_local(split, *found), "local"
+        origin = f"{found[0]} ({', '.join(found[1])})"
     if arrays is None and source in ("auto", "tfds"):
         hwc = load_tfds_arrays("cifar10", split, looked)
         if hwc is not None:  # tfds stores (n, 32, 32, 3); convert to the channel-major layout
             arrays, used = (np.asarray(hwc[0]).transpose(0, 3, 1, 2), hwc[1]), "tfds"
+            origin = f"tensorflow-datasets 'cifar10' {split}"
     if arrays is None:
         raise DatasetNotFoundError(f"CIFAR-10 split={split!r} (source={source!r})", looked, _HINT)
     images, labels = arrays
-    return Dataset.from_pixels(images, labels, used, "cifar10", CIFAR10_IMAGE_SHAPE)
+    return Dataset.from_pixels(images, labels, used, "cifar10", CIFAR10_IMAGE_SHAPE, origin=origin)

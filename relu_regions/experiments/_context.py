@@ -16,11 +16,58 @@ from relu_regions.experiments._data import SplitData, load_split
 from relu_regions.experiments._gi import exact_gis, gi_summary
 from relu_regions.experiments._rays import RayBlock, pair_rays, same_label_pairs
 from relu_regions.experiments._sizes import MAIN_WIDTHS, Sizes
+
+#: Networks that keep the Fig. 9 snapshots (the others keep none: snapshots are part of the cache key and
+#: take disk space).
+_SNAPSHOT_NETS = {("mnist", MAIN_WIDTHS, "real"), ("mnist", MAIN_WIDTHS, "random")}
 from relu_regions.training import TrainConfig, TrainResult, cache_key, train_or_load
 
 DEFAULT_CACHE_DIR = Path("~/.cache/relu_regions/networks")
 LABELS = ("real", "random")
 PAIR_RANGE = (-1.0, 2.0)
+
+
+def noise_labels(fraction: float) -> str:
+    """Name of a labelling with a ``fraction`` of permuted labels: ``"real"`` (0), ``"random"`` (1) or
+    ``"noise0.25"``."""
+    fraction = float(fraction)
+    return "real" if fraction == 0 else "random" if fraction == 1 else f"noise{fraction:g}"
+
+
+def noisy_labels(y: np.ndarray, labels: str, seed: int) -> np.ndarray:
+    """The training labels of ``labels``: ``"real"`` = ``y``; ``"random"`` = ``permute_labels(y, seed)`` (a
+    permutation of all labels); ``"noise<p>"`` = the labels of a random share ``p`` of the samples permuted
+    among themselves (the class sizes stay the same; a permuted label may by chance equal the real one)."""
+    if labels == "real":
+        return np.asarray(y)
+    if labels == "random":
+        return permute_labels(y, seed)
+    if not labels.startswith("noise"):
+        raise ValueError(f"labels must be 'real', 'random' or 'noise<fraction>', got {labels!r}")
+    p = float(labels[5:])
+    if not 0 <= p <= 1:
+        raise ValueError(f"label-noise fraction must lie in [0, 1], got {p}")
+    y = np.array(y, copy=True)
+    rng = np.random.default_rng([seed, 7919])
+    chosen = rng.choice(len(y), size=int(round(p * len(y))), replace=False)
+    y[chosen] = y[rng.permutation(chosen)]
+    return y
+
+
+def scrub(text: str, data_dir: Path | None = None) -> str:
+    """``text`` without absolute paths: the data directory becomes ``<data-dir>``, the home directory ``~``,
+    and any other absolute path keeps only its last component (``.../b``)."""
+    import os
+    import re
+
+    text = str(text)
+    if data_dir is not None:
+        for d in {str(data_dir), str(Path(data_dir).resolve())}:
+            text = text.replace(d, "<data-dir>")
+    home = os.path.expanduser("~")
+    if home not in ("", "/"):
+        text = text.replace(home, "~")
+    return re.sub(r"(?<![\w.~<>:/-])/(?:[^\s/'\"`]+/)+([^\s/'\"`,;:)]+)", lambda m: ".../" + m.group(1), text)
 
 
 @dataclass(eq=False)
@@ -66,7 +113,10 @@ class ExperimentContext:
         data_dir: root of local data (MNIST IDX files, CIFAR-10 batches); ``None`` = the loaders'
             other sources (``$RELU_REGIONS_DATA``, tensorflow-datasets, the embedded MNIST subset).
         quick: use :meth:`Sizes.quick` instead of the paper's sizes (ignored when ``sizes`` is given).
-        seed: seeds subsets, label permutations, initialisation and every sampled ray family.
+        seed: the first seed; a run uses ``seeds = (seed, ..., seed + sizes.n_seeds - 1)`` unless ``seeds``
+            is given. One seed fixes the subsets, label permutations, initialisation, batch order and
+            every sampled ray family; :meth:`for_seed` gives the context of one seed.
+        seeds: explicit seeds (overrides ``seed`` and ``sizes.n_seeds``).
         cache_dir: trained networks (``train_or_load``), so that reruns of the analysis never retrain.
         progress: print steps and show progress bars (on stderr).
         sizes: explicit workload sizes.
@@ -81,6 +131,8 @@ class ExperimentContext:
     progress: bool = True
     sizes: Sizes | None = None
     source: str = "auto"
+    seeds: tuple[int, ...] | None = None
+    _children: dict = field(default_factory=dict, init=False, repr=False)
     _data: dict = field(default_factory=dict, init=False, repr=False)
     _nets: dict = field(default_factory=dict, init=False, repr=False)
     _pairwise: dict = field(default_factory=dict, init=False, repr=False)
@@ -91,7 +143,32 @@ class ExperimentContext:
         self.cache_dir = Path(self.cache_dir).expanduser()
         if self.sizes is None:
             self.sizes = Sizes.quick() if self.quick else Sizes.full()
+        if self.seeds is None:
+            self.seeds = tuple(range(self.seed, self.seed + self.sizes.n_seeds))
+        self.seeds = tuple(int(s) for s in self.seeds)
+        if not self.seeds:
+            raise ValueError("at least one seed is needed")
         self.out_dir.mkdir(parents=True, exist_ok=True)
+
+    def for_seed(self, seed: int) -> "ExperimentContext":
+        """The context of one seed (same output, data, cache and sizes; its networks and GIs are kept, so
+        every experiment of a run shares them)."""
+        seed = int(seed)
+        if self.seeds == (seed,):
+            return self
+        if seed not in self._children:
+            self._children[seed] = ExperimentContext(
+                out_dir=self.out_dir, data_dir=self.data_dir, seed=seed, cache_dir=self.cache_dir,
+                progress=self.progress, sizes=self.sizes, source=self.source, seeds=(seed,))
+        return self._children[seed]
+
+    def per_seed(self) -> list["ExperimentContext"]:
+        """:meth:`for_seed` of every seed of the run, in order."""
+        return [self.for_seed(s) for s in self.seeds]
+
+    def scrub(self, text: str) -> str:
+        """``text`` with the data directory, the home directory and other absolute paths shortened."""
+        return scrub(text, self.data_dir)
 
     # --- bookkeeping -----------------------------------------------------------------------------
     def say(self, message: str) -> None:
@@ -107,8 +184,11 @@ class ExperimentContext:
         return self.out_dir / name
 
     def networks(self) -> dict[str, dict]:
-        """Records of the networks this context trained or loaded so far, by key."""
-        return {key: net.record for key, net in self._nets.items()}
+        """Records of the networks this context (and its per-seed contexts) trained or loaded, by key."""
+        out = {key: net.record for key, net in self._nets.items()}
+        for child in self._children.values():
+            out.update(child.networks())
+        return out
 
     # --- data and networks -----------------------------------------------------------------------
     def dataset(self, name: str) -> SplitData:
@@ -117,12 +197,13 @@ class ExperimentContext:
             data = load_split(name, self.data_dir, self.source if name != "moons" else "auto",
                               self.sizes.n_per_class, self.sizes.n_val_per_class, self.seed)
             for note in data.notes:
-                self.say(f"note: {note}")
+                self.say(f"note: {self.scrub(note)}")
             self._data[name] = data
         return self._data[name]
 
     def network(self, dataset: str = "mnist", widths=MAIN_WIDTHS, labels: str = "real") -> TrainedNet:
-        """The network of ``widths`` trained on ``dataset`` with ``labels`` ``"real"`` or ``"random"``.
+        """The network of ``widths`` trained on ``dataset`` with ``labels`` ``"real"``, ``"random"`` or
+        ``"noise<p>"`` (see :func:`noisy_labels`), for this context's (first) seed.
 
         Training follows the paper: random-uniform initialisation, plain SGD with learning rate 0.01
         (mini-batches of 32), until 100 % training accuracy or ``sizes.max_epochs``; random labels are
@@ -130,18 +211,21 @@ class ExperimentContext:
         trained again with ``sizes.fallback_optimizer`` and that run is used; the record keeps both.
         Runs are cached in ``cache_dir`` (a rerun loads them instead of training).
         """
-        if labels not in LABELS:
-            raise ValueError(f"labels must be one of {LABELS}, got {labels!r}")
+        if len(self.seeds) > 1:
+            return self.for_seed(self.seeds[0]).network(dataset, widths, labels)
+        if labels not in LABELS and not str(labels).startswith("noise"):
+            raise ValueError(f"labels must be one of {LABELS} or 'noise<fraction>', got {labels!r}")
         widths = tuple(int(w) for w in widths)
-        key = f"{dataset}/{'x'.join(map(str, widths))}/{labels}"
+        key = f"{dataset}/{'x'.join(map(str, widths))}/{labels}/seed{self.seed}"
         if key in self._nets:
             return self._nets[key]
         data = self.dataset(dataset)
-        y = data.y if labels == "real" else permute_labels(data.y, self.seed)
+        y = noisy_labels(data.y, labels, self.seed)
         s = self.sizes
         config = TrainConfig(widths=widths, n_classes=int(data.y.max()) + 1, max_epochs=s.max_epochs,
                              seed=self.seed)
-        attempts = [self._train(key, data, labels, y, config)]
+        snaps = self.sizes.snapshot_epochs if (dataset, widths, labels) in _SNAPSHOT_NETS else ()
+        attempts = [self._train(key, data, labels, y, config, snaps)]
         if not attempts[-1][0].reached_target and s.fallback:
             self.say(f"{key}: {config.optimizer} (lr {config.learning_rate}) reached "
                      f"{attempts[-1][0].history.train_acc[-1]:.3f} training accuracy in {config.max_epochs} "
@@ -150,7 +234,7 @@ class ExperimentContext:
                                          learning_rate=s.fallback_learning_rate,
                                          max_epochs=s.fallback_max_epochs,
                                          batch_size=s.fallback_batch_size or len(y))
-            attempts.append(self._train(key, data, labels, y, config))
+            attempts.append(self._train(key, data, labels, y, config, snaps))
         result = attempts[-1][0]
         record = self._record(key, data, labels, result) | {
             "cache_key": attempts[-1][1],
@@ -160,10 +244,9 @@ class ExperimentContext:
         self._nets[key] = net
         return net
 
-    def _train(self, key, data, labels, y, config) -> tuple[TrainResult, str]:
+    def _train(self, key, data, labels, y, config, snaps) -> tuple[TrainResult, str]:
         key_dict = {"dataset": data.name, "labels": labels, "data_source": data.source,
                     "n_per_class": self.sizes.n_per_class}
-        snaps = self.sizes.snapshot_epochs
         ck = cache_key(key_dict, data.X, y, config, data.X_val, data.y_val, snaps)
         self.say(f"network {key} ({config.optimizer}, lr {config.learning_rate}, <= {config.max_epochs} "
                  f"epochs): {'loading from cache' if (self.cache_dir / ck / 'final.npz').is_file() else 'training'}")
@@ -171,11 +254,12 @@ class ExperimentContext:
                                progress=self.progress, snapshot_epochs=snaps)
         return result, ck
 
-    @staticmethod
-    def _record(key, data, labels, result: TrainResult) -> dict:
+    def _record(self, key, data, labels, result: TrainResult) -> dict:
         c, h = result.config, result.history
+        info = data.info()
+        info["notes"] = [self.scrub(n) for n in info["notes"]]
         return {
-            "key": key, "labels": labels, **data.info(), "widths": list(c.widths),
+            "key": key, "labels": labels, **info, "widths": list(c.widths),
             "optimizer": c.optimizer, "learning_rate": c.learning_rate, "batch_size": c.batch_size,
             "init": c.init_scheme, "max_epochs": c.max_epochs, "seed": c.seed,
             "reached_100pct": bool(result.reached_target), "epochs": int(result.epochs_run),
@@ -185,25 +269,29 @@ class ExperimentContext:
         }
 
     # --- generalization intervals ----------------------------------------------------------------
-    def gis(self, params, rays: RayBlock, n: int, t_min: float, t_max: float, desc: str) -> rr.Interval:
-        """Exact GIs of ``n`` rays (see :func:`exact_gis`), with this run's batch size and progress."""
+    def gis(self, params, rays: RayBlock, n: int, t_min: float, t_max: float, desc: str, *,
+            count_regions: bool) -> rr.Interval:
+        """Exact GIs of ``n`` rays (see :func:`exact_gis`), with this run's batch size and progress;
+        ``count_regions=False`` takes the certified fast path (no region counts)."""
         return exact_gis(params, rays, n, t_min, t_max, batch=self.sizes.gi_batch, progress=self.progress,
-                         desc=desc)
+                         desc=desc, count_regions=count_regions)
 
     def pairwise(self, net: TrainedNet, n_pairs: int | None = None) -> tuple[rr.Interval, dict]:
         """Exact GIs along same-label pairwise rays of ``net``'s training set (labels it was trained on).
 
-        Ray ``k`` starts at training point ``i`` and points to training point ``j`` of the same label
-        (``d = x_j - x_i``), over ``t`` in ``[-1, 2]`` (largest GI 3). ``n_pairs`` (default
-        ``sizes.n_pairs``; ``None`` = all ordered pairs) are drawn with a generator fixed by the seed and
-        the network. Returns the :class:`~relu_regions.Interval` and its :func:`gi_summary` (plus
-        ``n_pairs_total``, ``n_pairs_used``). Computed once per context.
+        Each unordered pair ``{i, j}`` of training points with the same label is used once, oriented at
+        random: the ray starts at ``x_i`` and points to ``x_j`` (``d = x_j - x_i``), over ``t`` in
+        ``[-1, 2]`` (largest GI 3). ``n_pairs`` (default ``sizes.n_pairs``; ``None`` = all unordered pairs,
+        49,500 for 10 classes of 100) are drawn with a generator fixed by the seed and the network. Returns
+        the :class:`~relu_regions.Interval` and its :func:`gi_summary` (plus ``n_pairs_total``,
+        ``n_pairs_used``). Computed once per context.
         """
         n_pairs = self.sizes.n_pairs if n_pairs is None else n_pairs
         memo = (net.key, n_pairs)
         if memo not in self._pairwise:
-            I, J, total = same_label_pairs(net.y, n_pairs, self.rng(f"pairs/{net.key}"))
-            iv = self.gis(net.params, pair_rays(net.X, I, J), len(I), *PAIR_RANGE, desc=f"GIs {net.key}")
+            I, J, total = same_label_pairs(net.y, n_pairs, self.rng(f"pairs/{net.key}"), ordered=False)
+            iv = self.gis(net.params, pair_rays(net.X, I, J), len(I), *PAIR_RANGE, desc=f"GIs {net.key}",
+                          count_regions=False)
             summary = gi_summary(iv, *PAIR_RANGE, expected_label=net.y[I])
             summary |= {"n_pairs_total": total, "n_pairs_used": int(len(I))}
             self._pairwise[memo] = (iv, summary)

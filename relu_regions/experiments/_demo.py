@@ -22,7 +22,8 @@ DEMO_PAIRS = 5000
 def demo_sizes(tiny: bool = False, n_pairs: int | None = None) -> Sizes:
     """Demo sizes: training as in the paper (SGD 0.01 to 100 %, cap 2000 epochs), ``DEMO_PAIRS`` pairs per
     labelling; ``tiny``: 3 epochs and 32 pairs (for tests)."""
-    base = (Sizes.tiny() if tiny else Sizes(max_epochs=2000, fallback=False, n_pairs=DEMO_PAIRS))
+    base = (Sizes.tiny() if tiny else Sizes(max_epochs=2000, fallback=False, n_pairs=DEMO_PAIRS, n_seeds=1,
+                                             n_boot=200))
     return base.replace(name="demo-tiny" if tiny else "demo", snapshot_epochs=(), n_pairs=n_pairs)
 
 

@@ -7,36 +7,44 @@ import numpy as np
 from relu_regions.experiments._claims import claim
 from relu_regions.experiments._context import LABELS, ExperimentContext
 from relu_regions.experiments._nets import logits
-from relu_regions.experiments._pairwise_sets import real_vs_random
+from relu_regions.experiments._pairwise_sets import real_vs_random, run_stat
 from relu_regions.experiments._sizes import MAIN_WIDTHS
-from relu_regions.experiments._stats import fmt, fmt_ks
+from relu_regions.experiments._stats import Weighted, decide, fmt, fmt_ci
 from relu_regions.plotting import new_figure, plot_decision_regions, save_figure
 
 FIGURE = "fig8_moons.png"
 SHRINK = 0.5
 
 
+def _ratio(rand: Weighted, real: Weighted) -> float:
+    return rand.median() / real.median()
+
+
 def fig8_two_moons(ctx: ExperimentContext) -> dict:
     """Two moons (300 training, 100 validation points, 3x128): decision regions of the real- and
-    random-label networks and their pairwise GI distributions (same-label pairs of both classes,
-    ``t`` in [-1, 2])."""
+    random-label networks (first seed) and their pairwise GI distributions (unordered same-label pairs,
+    both classes pooled, ``t`` in [-1, 2]), every seed."""
     fig, axes = new_figure(3)
     for ax, labels in zip(axes[0, :2], LABELS):
         net = ctx.network("moons", MAIN_WIDTHS, labels)
         plot_decision_regions(ax, lambda P, p=net.params: np.argmax(logits(p, P), axis=1), net.X, net.y,
-                              f"{labels} labels: train acc {net.record['final_train_acc']:.2f}, "
+                              f"{labels} labels (seed {ctx.seeds[0]}): train acc {net.record['final_train_acc']:.2f}, "
                               f"val acc {net.record['final_val_acc']:.2f}")
     res = real_vs_random(ctx, "moons", MAIN_WIDTHS, axes[0, 2], "pairwise GIs, t in [-1, 2] (max 3)")
     fig.suptitle("Fig. 8: two moons, 3x128, real vs random labels", fontsize=9)
     files = [save_figure(fig, ctx.figure_path(FIGURE))]
-    gi, k = res["gi"], res["ks"]
-    ratio = gi["random"]["median"] / gi["real"]["median"] if gi["real"]["median"] else None
+    st = dict(res["stats"])
+    L = {lab: res["sets"][lab].lengths for lab in LABELS}
+    st["median ratio random / real"] = run_stat(ctx, list(zip(L["random"], L["real"])), _ratio)
+    r = st["median ratio random / real"]
     claims = [
         claim("In two dimensions random labels shrink the pairwise GIs dramatically.",
-              f"median real {fmt(gi['real']['median'])}, random {fmt(gi['random']['median'])} (ratio {fmt(ratio)}); "
-              f"segment kept: real {fmt(gi['real']['segment_fraction'])}, random "
-              f"{fmt(gi['random']['segment_fraction'])}; {fmt_ks(k)}",
-              f"random median <= {SHRINK} x real median", ratio is not None and ratio <= SHRINK),
+              f"median real {fmt_ci(st['median_real'])}, random {fmt_ci(st['median_random'])}; ratio random/real "
+              f"{fmt_ci(r)}; segment kept (pooled): real {fmt(res['gi']['real']['segment_fraction'])}, random "
+              f"{fmt(res['gi']['random']['segment_fraction'])}; KS D {fmt_ci(st['ks'])}",
+              f"95% interval of median(random) / median(real) below {SHRINK}",
+              decide(r["ci"], "below", SHRINK), networks=res["networks"], statistics={"ratio": r}),
     ]
-    numbers = {"gi": gi, "ks": {"real vs random": k}, "median_ratio_random_real": ratio}
+    numbers = {"gi": res["gi"], "ks": {"real vs random (pooled)": res["ks"]}, "stats": st,
+               "median_ratio_random_real": r["estimate"]}
     return {"figures": files, "numbers": numbers, "claims": claims, "networks": res["networks"]}

@@ -1,4 +1,5 @@
-"""Fig. 9: mean pairwise GI over training next to training and validation accuracy."""
+"""Fig. 9: mean pairwise GI over training next to training and validation accuracy, with dense early
+snapshots, the one-class phase set apart, and rank correlations with intervals over seeds and pairs."""
 
 from __future__ import annotations
 
@@ -6,60 +7,101 @@ import numpy as np
 
 from relu_regions.experiments._claims import claim
 from relu_regions.experiments._context import LABELS, PAIR_RANGE, ExperimentContext
-from relu_regions.experiments._nets import accuracy
+from relu_regions.experiments._nets import logits
+from relu_regions.experiments._pairwise_sets import run_stat
 from relu_regions.experiments._rays import pair_rays, same_label_pairs
 from relu_regions.experiments._sizes import MAIN_WIDTHS
-from relu_regions.experiments._stats import correlation, fmt, fmt_p
+from relu_regions.experiments._stats import Weighted, decide, fmt_ci, spearman
 from relu_regions.plotting import new_figure, plot_gi_over_training, save_figure
 
 FIGURE = "fig9_training.png"
 MIN_SPEARMAN = 0.5
+MIN_CLASSES = 2
+
+EXPLANATION = (
+    "At initialisation and for the first epochs the network predicts one class for (almost) every input, so no "
+    "class changes anywhere and every GI is the whole range (3). As training separates classes the GIs first "
+    "shrink, while the accuracies rise, and only then grow again with the accuracy. Over all snapshots this "
+    "one-class phase alone yields a negative correlation of mean GI with validation accuracy; the paper's "
+    "statement is about trained networks, so the criterion uses only snapshots where the network predicts at "
+    "least two classes on its training set.")
+
+
+def _series(c: ExperimentContext, labels: str):
+    net = c.network("mnist", MAIN_WIDTHS, labels)
+    snaps = dict(net.result.snapshots)
+    snaps.setdefault(net.result.epochs_run, net.params)
+    I, J, _ = same_label_pairs(net.y, c.sizes.n_pairs_training, c.rng(f"fig9/{labels}"), ordered=False)
+    rows, G = [], []
+    for epoch in sorted(snaps):
+        params = snaps[epoch]
+        iv = c.gis(params, pair_rays(net.X, I, J), len(I), *PAIR_RANGE, desc=f"{labels} seed {c.seed} epoch {epoch}",
+                   count_regions=False)
+        pred = np.argmax(logits(params, net.X), axis=1)
+        val = np.argmax(logits(params, net.X_val), axis=1)
+        rows.append({"seed": c.seed, "epoch": int(epoch), "train_acc": float(np.mean(pred == net.y)),
+                     "val_acc": float(np.mean(val == net.y_val)), "classes_predicted": int(len(np.unique(pred))),
+                     "mean_gi": float(np.mean(iv.length)), "median_gi": float(np.median(iv.length))})
+        G.append(np.asarray(iv.length, np.float64))
+    return net, rows, np.stack(G, axis=1)  # G: (pairs, snapshots)
+
+
+def _corr_stat(targets: list[np.ndarray], masks: list[np.ndarray]):
+    def stat(g: Weighted, seed_index: int) -> float:
+        m = masks[seed_index]
+        return spearman(g.mean()[m], targets[seed_index][m])
+    return stat
 
 
 def fig9_training(ctx: ExperimentContext) -> dict:
-    """For the MNIST 3x128 networks (real and random labels): at every kept snapshot epoch
-    (``sizes.snapshot_epochs`` up to the end of training, plus the final network), the mean exact GI over
-    a fixed set of ``sizes.n_pairs_training`` same-label pairs (``t`` in [-1, 2]) and the accuracy on the
-    training set (its training labels) and on the validation set. Numbers: the series and the
-    Pearson/Spearman correlation of mean GI with validation accuracy across snapshots, over all of them and
-    from the snapshot with the smallest mean GI on (the GI first drops from the whole range, as the
-    initial network gives every input one class, before it grows with the accuracy)."""
-    fig, axes = new_figure(2)
-    series, corr, keys = {}, {}, []
+    """For the MNIST 3x128 networks (real and random labels) of every seed: at every kept snapshot epoch
+    (``sizes.snapshot_epochs``: every epoch for the first 20, up to the end of training, plus the final
+    network) the exact GIs over a fixed set of ``sizes.n_pairs_training`` unordered same-label pairs (``t``
+    in [-1, 2]), the accuracy on the training set (its training labels) and on the validation set, and the
+    number of classes the snapshot predicts on the training set.
+
+    Statistics (bootstrap over seeds, then pairs): Spearman correlation across snapshots of the mean GI
+    with validation and with training accuracy, over the snapshots that predict at least two classes (the
+    criterion) and over all snapshots (the original curve, for comparison).
+    """
+    fig, axes = new_figure(2, panel_size=(5.6, 3.8), sharey=True)
+    table, stats, keys = [], {}, {lab: [] for lab in LABELS}
     for ax, labels in zip(axes[0], LABELS):
-        net = ctx.network("mnist", MAIN_WIDTHS, labels)
-        keys.append(net.key)
-        snaps = dict(net.result.snapshots)
-        snaps.setdefault(net.result.epochs_run, net.params)
-        I, J, _ = same_label_pairs(net.y, ctx.sizes.n_pairs_training, ctx.rng(f"fig9/{labels}"))
-        rows = []
-        for epoch in sorted(snaps):
-            params = snaps[epoch]
-            iv = ctx.gis(params, pair_rays(net.X, I, J), len(I), *PAIR_RANGE, desc=f"{labels} epoch {epoch}")
-            rows.append({"epoch": int(epoch), "train_acc": accuracy(params, net.X, net.y),
-                         "val_acc": accuracy(params, net.X_val, net.y_val), "mean_gi": float(iv.length.mean()),
-                         "median_gi": float(np.median(iv.length))})
-        series[labels] = rows
-        corr[labels] = correlation([r["mean_gi"] for r in rows], [r["val_acc"] for r in rows])
-        low = int(np.argmin([r["mean_gi"] for r in rows]))
-        corr[f"{labels}, from the smallest mean GI on"] = correlation(
-            [r["mean_gi"] for r in rows[low:]], [r["val_acc"] for r in rows[low:]]) | {"from_epoch": rows[low]["epoch"]}
-        plot_gi_over_training(ax, [r["epoch"] for r in rows], [r["train_acc"] for r in rows],
-                              [r["val_acc"] for r in rows], [r["mean_gi"] for r in rows],
-                              f"{labels} labels ({len(I):,} pairs per snapshot)", PAIR_RANGE[1] - PAIR_RANGE[0])
+        runs = [_series(c, labels) for c in ctx.per_seed()]
+        keys[labels] = [r[0].key for r in runs]
+        for _, rows, _ in runs:
+            table += [dict(labels=labels, **r) for r in rows]
+        G = [r[2] for r in runs]
+        masks = {"two or more classes": [np.array([x["classes_predicted"] >= MIN_CLASSES for x in r[1]]) for r in runs],
+                 "all snapshots": [np.ones(len(r[1]), bool) for r in runs]}
+        for target in ("val_acc", "train_acc"):
+            ys = [np.array([x[target] for x in r[1]]) for r in runs]
+            for which, m in masks.items():
+                stats[f"{labels}: spearman(mean GI, {target}), {which}"] = run_stat(ctx, G, _corr_stat(ys, m))
+        rows0 = runs[0][1]
+        plot_gi_over_training(ax, [r["epoch"] for r in rows0], [r["train_acc"] for r in rows0],
+                              [r["val_acc"] for r in rows0], [r["mean_gi"] for r in rows0],
+                              f"{labels} labels, seed {ctx.seeds[0]}, {runs[0][2].shape[0]:,} pairs per snapshot\n"
+                              f"open markers: the network predicts one class",
+                              PAIR_RANGE[1] - PAIR_RANGE[0],
+                              one_class=[r["classes_predicted"] < MIN_CLASSES for r in rows0])
     fig.suptitle("Fig. 9: MNIST 3x128, mean pairwise GI during training", fontsize=9)
     files = [save_figure(fig, ctx.figure_path(FIGURE))]
-    c, late = corr["real"], corr["real, from the smallest mean GI on"]
+    v = stats["real: spearman(mean GI, val_acc), two or more classes"]
+    v_all = stats["real: spearman(mean GI, val_acc), all snapshots"]
+    t = stats["real: spearman(mean GI, train_acc), two or more classes"]
+    n_used = [sum(r["classes_predicted"] >= MIN_CLASSES for r in table if r["labels"] == "real" and r["seed"] == s)
+              for s in ctx.seeds]
     claims = [
         claim("During training (real labels) the generalization intervals correlate with the validation "
               "accuracy.",
-              f"across {c['n']} snapshots: Spearman {fmt(c['spearman'])} (p{fmt_p(c['spearman_p'])}), Pearson "
-              f"{fmt(c['pearson'])}; random labels: Spearman {fmt(corr['random']['spearman'])}. Supplementary (not "
-              f"the criterion): from the snapshot with the smallest mean GI (epoch {late['from_epoch']}) on, "
-              f"Spearman {fmt(late['spearman'])} over {late['n']} snapshots",
-              f"Spearman correlation of mean GI with validation accuracy > {MIN_SPEARMAN}",
-              None if c["spearman"] is None else c["spearman"] > MIN_SPEARMAN),
+              f"Spearman (mean GI, validation accuracy) over snapshots predicting >= {MIN_CLASSES} classes "
+              f"({', '.join(map(str, n_used))} per seed): {fmt_ci(v)}; with training accuracy: {fmt_ci(t)}; over "
+              f"all snapshots (the original curve, one-class phase included): {fmt_ci(v_all)}",
+              f"95% interval of the Spearman correlation over snapshots with >= {MIN_CLASSES} predicted classes "
+              f"above {MIN_SPEARMAN}", decide(v["ci"], "above", MIN_SPEARMAN), networks=keys["real"],
+              statistics={"spearman_val": v}),
     ]
-    numbers = {"n_pairs": ctx.sizes.n_pairs_training, "correlation": corr,
-               "table": [dict(labels=lab, **r) for lab in LABELS for r in series[lab]]}
-    return {"figures": files, "numbers": numbers, "claims": claims, "networks": keys}
+    numbers = {"n_pairs": ctx.sizes.n_pairs_training, "stats": stats, "explanation": EXPLANATION,
+               "table": table}
+    return {"figures": files, "numbers": numbers, "claims": claims, "networks": keys["real"] + keys["random"]}

@@ -14,12 +14,13 @@ BLOCK_RAYS = 8192
 
 
 def exact_gis(params, rays: RayBlock, n: int, t_min: float, t_max: float, *, batch: int,
-              progress: bool = False, desc: str = "exact GIs") -> rr.Interval:
+              progress: bool = False, desc: str = "exact GIs", count_regions: bool) -> rr.Interval:
     """``rr.exact_intervals`` of the ``n`` rays ``rays(start, stop)`` over ``[t_min, t_max]``.
 
     Rays are built and walked ``BLOCK_RAYS`` at a time in compiled batches of ``batch`` rays. A block
     with fewer than ``batch`` rays is padded (with its first ray) so that every call reuses one
-    compilation per network shape. Returns an :class:`~relu_regions.Interval` of ``(n,)`` arrays.
+    compilation per network shape. ``count_regions`` is passed on (``False``: the certified fast path,
+    ``n_regions`` = -1). Returns an :class:`~relu_regions.Interval` of ``(n,)`` arrays.
     """
     block = max(batch, BLOCK_RAYS // batch * batch)
     parts = []
@@ -30,12 +31,12 @@ def exact_gis(params, rays: RayBlock, n: int, t_min: float, t_max: float, *, bat
             k = stop - start
             if k < batch:
                 xs, ds = np.resize(xs, (batch, xs.shape[1])), np.resize(ds, (batch, ds.shape[1]))
-            iv = rr.exact_intervals(params, xs, ds, t_min, t_max, batch_size=batch)
+            iv = rr.exact_intervals(params, xs, ds, t_min, t_max, batch_size=batch, count_regions=count_regions)
             parts.append([np.asarray(a)[:k] for a in iv])
             bar.update(k)
     if not parts:
         return rr.exact_intervals(params, np.zeros((0, params[0][0].shape[0])),
-                                  np.zeros((0, params[0][0].shape[0])), t_min, t_max)
+                                  np.zeros((0, params[0][0].shape[0])), t_min, t_max, count_regions=count_regions)
     return rr.Interval(*(np.concatenate(cols) for cols in zip(*parts)))
 
 
@@ -54,7 +55,7 @@ def gi_summary(iv: rr.Interval, t_min: float, t_max: float, expected_label=None)
         "range": [t_min, t_max],
         "segment_fraction": float(np.mean(iv.hi >= 1.0)) if len(length) else None,
         "full_range_fraction": float(np.mean(length >= width * (1 - 1e-12))) if len(length) else None,
-        "regions_median": float(np.median(iv.n_regions)) if len(length) else None,
+        "regions_median": float(np.median(iv.n_regions)) if len(length) and np.all(iv.n_regions >= 0) else None,
         "histogram": histogram(length, 0.0, width, 0.05),
     }
     if expected_label is not None:

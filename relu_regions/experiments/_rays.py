@@ -10,20 +10,25 @@ import numpy as np
 RayBlock = Callable[[int, int], tuple[np.ndarray, np.ndarray]]
 
 
-def same_label_pairs(y: np.ndarray, n_pairs: int | None = None,
-                     rng: np.random.Generator | None = None) -> tuple[np.ndarray, np.ndarray, int]:
-    """Ordered pairs ``(i, j)``, ``i != j``, with ``y[i] == y[j]``.
+def same_label_pairs(y: np.ndarray, n_pairs: int | None = None, rng: np.random.Generator | None = None, *,
+                     ordered: bool = True) -> tuple[np.ndarray, np.ndarray, int]:
+    """Pairs ``(i, j)``, ``i != j``, with ``y[i] == y[j]``.
 
-    Returns ``(I, J, n_total)``: all such pairs (grouped by label, then by ``i``) when ``n_pairs`` is
-    ``None`` or at least ``n_total``, else ``n_pairs`` of them drawn uniformly without replacement with
-    ``rng`` (kept in the same order). 10 classes of 100 give ``n_total = 10 * 100 * 99 = 99,000``.
+    ``ordered=True``: ordered pairs, ``(i, j)`` and ``(j, i)`` both (10 classes of 100 give
+    ``n_total = 10 * 100 * 99 = 99,000``). ``ordered=False``: each unordered pair once (``n_total =
+    49,500``), oriented at random with ``rng`` (``i < j`` without one): the rays ``x_i + t (x_j - x_i)`` and
+    ``x_j + t (x_i - x_j)`` lie on the same line, so counting both would count one line twice.
+
+    Returns ``(I, J, n_total)``: all such pairs (grouped by label) when ``n_pairs`` is ``None`` or at least
+    ``n_total``, else ``n_pairs`` of them drawn uniformly without replacement with ``rng`` (kept in the
+    same order).
     """
     y = np.asarray(y)
     I_parts, J_parts = [], []
     for c in np.unique(y):
         m = np.flatnonzero(y == c)
         i, j = np.repeat(m, len(m)), np.tile(m, len(m))
-        keep = i != j
+        keep = i != j if ordered else i < j
         I_parts.append(i[keep])
         J_parts.append(j[keep])
     I = np.concatenate(I_parts) if I_parts else np.zeros(0, np.int64)
@@ -34,6 +39,9 @@ def same_label_pairs(y: np.ndarray, n_pairs: int | None = None,
             raise ValueError("subsampling pairs needs an rng")
         sel = np.sort(rng.choice(n_total, size=n_pairs, replace=False))
         I, J = I[sel], J[sel]
+    if not ordered and rng is not None and len(I):
+        flip = rng.random(len(I)) < 0.5
+        I, J = np.where(flip, J, I), np.where(flip, I, J)
     return I, J, n_total
 
 

@@ -15,6 +15,9 @@ from relu_regions.experiments._fig7_cifar import fig7_cifar10
 from relu_regions.experiments._fig8_moons import fig8_two_moons
 from relu_regions.experiments._fig9_training import fig9_training
 from relu_regions.experiments._fig23_pca import fig2_pca_real, fig3_pca_random
+from relu_regions.experiments._hull import hull
+from relu_regions.experiments._layerwise import layerwise
+from relu_regions.experiments._sensitivity import sensitivity
 
 
 @dataclass(frozen=True)
@@ -38,4 +41,8 @@ EXPERIMENTS: dict[str, Experiment] = {e.name: e for e in (
     Experiment("fig8", "Fig. 8", "two moons: decision regions and pairwise GIs", fig8_two_moons),
     Experiment("fig9", "Fig. 9", "mean GI during training vs train/validation accuracy", fig9_training),
     Experiment("norms", "Appendix", "the matrix inf-norm argument", norms_appendix),
+    Experiment("sensitivity", "Novak", "sensitivity next to GIs across label noise (Novak et al. 2018)", sensitivity),
+    Experiment("hull", "Yousefzadeh", "interpolation vs extrapolation: the training set's convex hull "
+               "(Yousefzadeh 2022)", hull),
+    Experiment("layerwise", "Stephenson", "GIs and regions layer by layer (Stephenson et al. 2021)", layerwise),
 )}

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from relu_regions.experiments._appendix import norms_section
 from relu_regions.experiments._registry import EXPERIMENTS
-from relu_regions.experiments._stats import DIFFERENT_KS, SIMILAR_KS, fmt, fmt_p
+from relu_regions.experiments._stats import NOT_TRAINED, fmt, fmt_ci, fmt_p
 
 PAPER = '"Towards Quantifying Intrinsic Generalization of Deep ReLU Networks" (arXiv 1910.08581)'
 
@@ -24,6 +24,12 @@ def _holds(value) -> str:
     return "n/a" if value is None else ("**yes**" if value else "**no**")
 
 
+def _verdict(c: dict) -> str:
+    v = c.get("verdict") or ("inconclusive" if c.get("holds") is None else "holds" if c["holds"] else "does not hold")
+    extra = f" (the data alone: {c['verdict_if_trained']})" if c.get("verdict_if_trained") else ""
+    return f"**{v}**{extra}"
+
+
 def _claim_rows(results: dict) -> list[list]:
     rows = []
     for name, exp in EXPERIMENTS.items():
@@ -34,8 +40,61 @@ def _claim_rows(results: dict) -> list[list]:
             rows.append([exp.label, f"({exp.title})", f"not run: {res['error'].splitlines()[0]}", "", "n/a"])
             continue
         for c in res["claims"]:
-            rows.append([exp.label, c["claim"], c["measured"], c.get("criterion", "see section"), _holds(c["holds"])])
+            rows.append([exp.label, c["claim"], c["measured"], c.get("criterion", "see section"), _verdict(c)])
     return rows
+
+
+def stats_table(stats: dict) -> list[str]:
+    """Markdown table of bootstrap results: pooled estimate with its 95% interval, then each seed's."""
+    if not stats:
+        return []
+    rows = []
+    for name, b in stats.items():
+        per = "; ".join(f"{p['seed']}: {fmt_ci(p)}" for p in b.get("per_seed", []))
+        rows.append([name, fmt_ci(b), b.get("n_seeds"), per])
+    return ["Statistics (estimate = mean over seeds of the statistic on all rays/points; [95% bootstrap interval: "
+            "seeds resampled, then rays/points within each seed]; per seed: the interval from resampling that "
+            "seed's rays/points only):", ""] + _table(["statistic", "pooled [95% CI]", "seeds", "per seed"], rows)
+
+
+DEVIATIONS = [
+    ("Seeds", "The paper reports one run. Every setting here is repeated over independent seeds (data subset, label "
+              "permutation, initialisation, mini-batch order, sampled rays); each statistic is reported per seed and "
+              "pooled with a bootstrap 95% interval (seeds, then rays within a seed)."),
+    ("Pairs", "Pairwise GIs use each unordered same-label pair once, in a random orientation (the rays (i, j) and "
+              "(j, i) lie on one line): 49,500 pairs per network for 1000 images, not 99,000. Pairs of one network "
+              "share points and are dependent; verdicts rest on intervals whose independent unit is the seed."),
+    ("Initialisation", "Not specified beyond 'random uniform'. Kernels and biases ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in)) "
+                       "(the PyTorch/Lua-Torch default)."),
+    ("Training", "SGD, learning rate 0.01 (the paper's), mini-batches of 32 (not stated in the paper), softmax "
+                 "cross-entropy, until 100% training accuracy or the epoch cap. Random-label two moons does not reach "
+                 "100% with SGD at 0.01; it is retrained with full-batch Adam (lr 3e-3), recorded per network."),
+    ("Random labels", "A permutation of the real training labels (class sizes kept). Label noise p (sensitivity "
+                      "study): the labels of a random share p of the samples permuted among themselves."),
+    ("Down-sampling", "Not specified. 14x14 and 7x7 MNIST by average pooling over 2x2 / 4x4 blocks."),
+    ("Validation data", "1000 test-split images (100 per class) per seed; two moons: 100 further points of the same draw."),
+    ("Two moons", "Pairwise GIs pool the same-label pairs of both classes; sklearn make_moons, noise 0.1, min-max "
+                  "scaled with the training range."),
+    ("t-ranges", "Not all stated. Pairwise rays t in [-1, 2] (GI at most 3); Figs. 2/3 t in [-3, 3] times the median "
+                 "class-1 pair distance; triangle mid-lines t in [-2, 3]."),
+    ("CIFAR-10", "Only the local copy is used; when batches are missing the 1000 images come from the batches "
+                 "present (see the networks' notes)."),
+    ("Decision rules", "The paper states its claims qualitatively. Each claim here has a stated rule on a 95% "
+                       "interval; 'no difference' needs the interval inside a stated margin (KS distance < 0.1, or a "
+                       "median shift within 5% of the range), never a p-value >= 0.05. The KS distance of finite samples is biased "
+                       "upward (two samples of one distribution do not give 0), so the KS equivalence test is "
+                       "conservative at small sizes; the seed-to-seed KS distance of one setting is reported as the "
+                       "floor to read it against."),
+    ("Norm assumption", "The paper's formula is lost; its argument needs ||A(x)||_inf <= ||W_1...W_L||_inf, so the "
+                        "band tested is ratio <= 1 for 99% of inputs; no 'same magnitude' factor is chosen."),
+]
+
+
+def deviations_section(meta: dict) -> list[str]:
+    lines = ["## Deviations and choices", "",
+             "What the paper leaves open or what this reproduction does differently, and the choice made:", ""]
+    lines += [f"- **{k}.** {v}" for k, v in DEVIATIONS]
+    return lines + [""]
 
 
 def _network_rows(results: dict) -> list[list]:
@@ -49,7 +108,7 @@ def _network_rows(results: dict) -> list[list]:
                     f"train acc in {first['epochs']} epochs; retrained")
         if r.get("notes"):
             note = "; ".join([note] + r["notes"]) if note else "; ".join(r["notes"])
-        rows.append([key, f"{r['n_train']} / {r['n_val']} ({r['val_source']})", r["optimizer"], fmt(r["learning_rate"]),
+        rows.append([key, f"{r['n_train']} / {r['n_val']}", r["optimizer"], fmt(r["learning_rate"]),
                      r["batch_size"], f"{r['epochs']} (cap {r['max_epochs']})", _holds(r["reached_100pct"]),
                      fmt(r["final_train_acc"]), fmt(r["final_val_acc"]), note])
     return rows
@@ -60,7 +119,10 @@ def _gi_rows(gi: dict) -> list[list]:
     for name, s in gi.items():
         if not s.get("n"):
             continue
-        used = f"{fmt(s['n'])}" + (f" of {fmt(s['n_pairs_total'])}" if "n_pairs_total" in s else "")
+        used = f"{fmt(s['n'])}"
+        if "n_pairs_total" in s:
+            used = (f"{fmt(s.get('n_per_seed', s['n']))} of {fmt(s['n_pairs_total'])} unordered pairs x "
+                    f"{s.get('n_seeds', 1)} seed(s)")
         rows.append([name, used, fmt(s["mean"]), fmt(s["median"]), fmt(s["q05"]), fmt(s["q25"]), fmt(s["q75"]),
                      fmt(s["q95"]), fmt(s.get("segment_fraction")), fmt(s.get("full_range_fraction")),
                      fmt(s.get("regions_median"))])
@@ -75,9 +137,15 @@ def _section(name: str, res: dict) -> list[str]:
     if name == "norms":
         return [norms_section(res), f"Wall time {fmt(res.get('wall_s'))} s.", ""]
     lines += [f"![{exp.label}]({f})" for f in res["figures"]] + [""]
-    lines += [f"Networks: {', '.join(f'`{k}`' for k in res.get('networks', []))}. Wall time {fmt(res.get('wall_s'))} s.",
-              ""]
+    nets = res.get("networks", [])
+    lines += [f"Networks ({len(nets)}): {', '.join(f'`{k}`' for k in nets[:12])}{' ...' if len(nets) > 12 else ''}. "
+              f"Wall time {fmt(res.get('wall_s'))} s.", ""]
+    if res.get("untrained_networks"):
+        lines += [f"**Training target not reached** by {len(res['untrained_networks'])} of these networks: claims "
+                  f"resting on them read '{NOT_TRAINED}'.", ""]
     num = res["numbers"]
+    if num.get("explanation"):
+        lines += [f"What the original curve shows, and why: {num['explanation']}", ""]
     if "gi" in num:
         lines += ["GI lengths (exact):", ""]
         lines += _table(["set", "rays", "mean", "median", "q05", "q25", "q75", "q95", "segment [0,1] kept",
@@ -86,50 +154,84 @@ def _section(name: str, res: dict) -> list[str]:
         lines += _table(["path", "n", "segment kept", "label-logit range median", "pieces median", "class changes median"],
                         [[k, num["n_paths"], fmt(v["kept_fraction"]), fmt(v["label_range"]["median"]),
                           fmt(v["pieces"]["median"]), fmt(v["changes"]["median"])] for k, v in num["kinds"].items()])
+    lines += stats_table(num.get("stats", {}))
+    if num.get("seed_floor"):
+        lines += ["Seed-to-seed KS distance of one setting (the noise floor real-vs-random distances are read "
+                  "against): " + ", ".join(f"{k} {fmt(v)}" for k, v in num["seed_floor"].items()), ""]
     if "ks" in num:
-        lines += ["Two-sample Kolmogorov-Smirnov tests (scipy.stats.ks_2samp):", ""]
+        lines += ["Two-sample Kolmogorov-Smirnov distances of the pooled samples (descriptive; p-values treat "
+                  "dependent pairs as independent and are not used for verdicts):", ""]
         lines += _table(["comparison", "D", "p-value", "n1", "n2"],
                         [[k, fmt(v["statistic"]), fmt_p(v["pvalue"]).lstrip("="), fmt(v["n1"]), fmt(v["n2"])]
                          for k, v in num["ks"].items()])
     if "table" in num and num["table"]:
-        cols = list(num["table"][0])
-        lines += _table(cols, [[fmt(r[c]) if not isinstance(r[c], str) else r[c] for c in cols] for r in num["table"]])
+        table = num["table"]
+        cols = list(table[0])
+        if "seed" in cols:
+            first = table[0]["seed"]
+            shown = [r for r in table if r["seed"] == first]
+            if len(shown) < len(table):
+                lines += [f"Per-snapshot/per-network values of seed {first} (all seeds: results.json):", ""]
+            table = shown
+        lines += _table(cols, [[fmt(r[c]) if not isinstance(r[c], str) else r[c] for c in cols] for r in table])
     lines += ["Claims:", ""]
-    lines += [f"- {_holds(c['holds'])}: {c['claim']} Measured: {c['measured']} (criterion: {c['criterion']})"
+    lines += [f"- {_verdict(c)}: {c['claim']} Measured: {c['measured']} (rule: {c['criterion']})"
               for c in res["claims"]]
     return lines + [""]
+
+
+def _verdict_counts(results: dict) -> dict:
+    counts: dict = {}
+    for res in results["experiments"].values():
+        for c in res.get("claims", []):
+            counts[c.get("verdict", "n/a")] = counts.get(c.get("verdict", "n/a"), 0) + 1
+    return counts
 
 
 def render_report(results: dict) -> str:
     """Markdown report of a ``results.json`` dict (``meta``, ``networks``, ``experiments``)."""
     meta = results["meta"]
     sizes = meta["sizes"]
-    pairs = "all ordered same-label pairs" if sizes["n_pairs"] is None else f"{sizes['n_pairs']:,} random same-label pairs"
+    seeds = meta.get("seeds", [meta["seed"]])
+    pairs = ("all unordered same-label pairs" if sizes["n_pairs"] is None
+             else f"{sizes['n_pairs']:,} random unordered same-label pairs")
+    untrained = sorted(k for k, r in results["networks"].items() if not r.get("reached_100pct", True))
+    counts = _verdict_counts(results)
     lines = [
         "# Reproduction report", "",
         f"Paper: {PAPER}. Generated by `relu-regions reproduce` (relu_regions {meta['versions']['relu_regions']}); "
         f"last updated {meta['updated']}.", "",
-        f"Sizes: **{sizes['name']}** ({pairs} per pairwise GI set; training to 100 % training accuracy, cap "
+        f"Sizes: **{sizes['name']}** ({pairs} per pairwise GI set and seed; training to 100 % training accuracy, cap "
         f"{sizes['max_epochs']} epochs; {sizes['n_triangles']:,} triangles per labelling; "
-        f"{sizes['n_pairs_training']:,} pairs per snapshot in Fig. 9). Seed {meta['seed']}. Data: "
-        f"{meta['data_dir'] or 'default sources'}.", "",
+        f"{sizes['n_pairs_training']:,} pairs per snapshot in Fig. 9). Seeds: {', '.join(map(str, seeds))} "
+        f"({len(seeds)}); {sizes.get('n_boot', 'n/a')} bootstrap replicates per interval. Data: "
+        f"{'the directory given with --data-dir' if meta['data_dir'] else 'default sources'}.", "",
         *([] if sizes["name"] == "full" else [
-            "**Reduced sizes: not the paper's setting.** Networks may stop before 100 % training accuracy and the "
-            "distributions use few rays; read the verdicts below as a smoke test, not as results.", ""]),
+            "**Reduced sizes: not the paper's setting.** Few seeds, few rays and short training; read the verdicts "
+            "as a test of the pipeline, not as results.", ""]),
+        *([] if not untrained else [
+            f"**Training target not reached by {len(untrained)} of {len(results['networks'])} networks** "
+            f"(100 % training accuracy within the {sizes['max_epochs']}-epoch cap). Every claim resting on one of them "
+            f"is '{NOT_TRAINED}'; what the data alone would say is shown in brackets.", ""]),
+        "Verdicts: " + ", ".join(f"{n} {v}" for v, n in counts.items()) + ".", "",
+        "How verdicts are reached: every statistic has a 95% bootstrap interval (seeds resampled, then rays or points "
+        "within each seed). A claim **holds** when the interval lies on the claimed side of the stated threshold, "
+        "**does not hold** when it lies on the other side, and is **inconclusive** otherwise. 'Nearly identical' / "
+        "'no difference' is an equivalence statement: the interval must lie inside a stated margin (the KS distance "
+        "below 0.1, or a median shift within 5% of the range); a large p-value is never taken as evidence of no "
+        "difference.", "",
         "Every GI is exact (`rr.exact_intervals`: float64 region walk, no sampling). Pairwise GIs: ray from a "
         "training point x_i towards another training point x_j with the same (training) label, d = x_j - x_i, "
-        "t in [-1, 2] (largest GI 3); 'segment [0,1] kept' = fraction of rays whose GI contains [0, 1], i.e. the "
-        "whole segment between the two samples keeps the label.", "",
-        f"Thresholds: two GI distributions count as nearly identical when the KS distance D < {SIMILAR_KS} and "
-        f"as clearly different when D >= {DIFFERENT_KS} (with ~10^5 rays every difference is 'significant', so "
-        "the distance decides, not the p-value).", "",
+        "t in [-1, 2] (largest GI 3), each unordered pair once; 'segment [0,1] kept' = fraction of rays whose GI "
+        "contains [0, 1]. Figures: GIs equal to the whole range (capped) are a separate bar, not a spike.", "",
         "## Claims, as measured", "",
     ]
-    lines += _table(["", "The paper's claim", "Measured", "Criterion", "Holds"], _claim_rows(results))
+    lines += _table(["", "The claim", "Measured (estimate [95% CI])", "Rule", "Verdict"], _claim_rows(results))
+    lines += deviations_section(meta)
     lines += ["## Networks", "",
-              "MLPs with ReLU, random-uniform initialisation (U(-1/sqrt(fan_in), 1/sqrt(fan_in))), softmax "
-              "cross-entropy; trained until 100 % training accuracy or the cap.", ""]
-    lines += _table(["network (data/widths/labels)", "train / val", "optimizer", "lr", "batch", "epochs",
+              "MLPs with ReLU, random-uniform initialisation (kernels and biases U(-1/sqrt(fan_in), 1/sqrt(fan_in))), "
+              "softmax cross-entropy; trained until 100 % training accuracy or the cap.", ""]
+    lines += _table(["network (data/widths/labels/seed)", "train / val", "optimizer", "lr", "batch", "epochs",
                      "100 % train acc", "train acc", "val acc", "notes"], _network_rows(results))
     for name in EXPERIMENTS:
         if name in results["experiments"]:

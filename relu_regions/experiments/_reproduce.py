@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import platform
+from collections import Counter
 import time
 from collections.abc import Iterable
 from datetime import datetime, timezone
 from importlib import metadata
 
 from relu_regions.data import DatasetNotFoundError
+from relu_regions.experiments._claims import apply_training_target
 from relu_regions.experiments._context import ExperimentContext
 from relu_regions.experiments._io import plain, write_json_atomic, write_text_atomic
 from relu_regions.experiments._registry import EXPERIMENTS
@@ -34,9 +36,11 @@ def _versions() -> dict:
 
 
 def _meta(ctx: ExperimentContext) -> dict:
-    return {"sizes": ctx.sizes.to_dict(), "seed": ctx.seed,
-            "data_dir": None if ctx.data_dir is None else str(ctx.data_dir), "source": ctx.source,
-            "cache_dir": str(ctx.cache_dir), "created": _now(), "updated": _now(), "versions": _versions()}
+    # No absolute paths in outputs: the data directory is named by its last component only.
+    return {"sizes": ctx.sizes.to_dict(), "seed": ctx.seed, "seeds": list(ctx.seeds),
+            "data_dir": None if ctx.data_dir is None else ctx.data_dir.name, "source": ctx.source,
+            "cache_dir": ctx.scrub(str(ctx.cache_dir)), "created": _now(), "updated": _now(),
+            "versions": _versions()}
 
 
 def _start(ctx: ExperimentContext) -> dict:
@@ -48,11 +52,11 @@ def _start(ctx: ExperimentContext) -> dict:
         return fresh
     try:
         old = json.loads(path.read_text(encoding="utf-8"))
-        same = all(old["meta"][k] == fresh["meta"][k] for k in ("sizes", "seed", "data_dir", "source"))
+        same = all(old["meta"].get(k) == fresh["meta"][k] for k in ("sizes", "seeds", "data_dir", "source"))
     except (ValueError, KeyError, TypeError):
         same = False
     if not same:
-        ctx.say(f"note: {path} was made with other settings; starting a new one")
+        ctx.say(f"note: {path.name} in the output directory was made with other settings; starting a new one")
         return fresh
     old["meta"]["versions"] = fresh["meta"]["versions"]
     return old
@@ -78,21 +82,25 @@ def run_experiments(ctx: ExperimentContext, names: Iterable[str] | None = None) 
         try:
             res = exp.run(ctx)
         except DatasetNotFoundError as exc:
-            res = {"error": str(exc)}
-            ctx.say(f"[{k}/{len(names)}] {name}: not run, data missing:\n{exc}")
+            res = {"error": ctx.scrub(str(exc))}
+            ctx.say(f"[{k}/{len(names)}] {name}: not run, data missing:\n{res['error']}")
         res["wall_s"] = time.perf_counter() - start
+        records = ctx.networks()
+        if "error" not in res:
+            res["untrained_networks"] = apply_training_target(res["claims"], records, res.get("networks"))
         results["experiments"][name] = plain(res)
-        results["networks"].update(plain(ctx.networks()))
+        results["networks"].update(plain(records))
         results["meta"]["updated"] = _now()
         write_json_atomic(ctx.out_dir / RESULTS_NAME, results)
         write_text_atomic(ctx.out_dir / REPORT_NAME, render_report(results))
         if "error" not in res:
-            held = sum(bool(c["holds"]) for c in res["claims"])
-            ctx.say(f"[{k}/{len(names)}] {name}: done in {res['wall_s']:.1f} s; {held} of {len(res['claims'])} "
-                    f"claims hold; wrote {', '.join(res['figures'])}")
+            counts = Counter(c["verdict"] for c in res["claims"])
+            ctx.say(f"[{k}/{len(names)}] {name}: done in {res['wall_s']:.1f} s; "
+                    + ", ".join(f"{n} {v}" for v, n in counts.items()) + f"; wrote {', '.join(res['figures'])}")
     return results
 
 
 def reproduce(ctx: ExperimentContext) -> dict:
-    """All experiments of the paper (Figs. 1-9 and the appendix's norm check): :func:`run_experiments`."""
+    """All experiments (Figs. 1-9, the appendix's norm check and the three studies of the related work):
+    :func:`run_experiments`."""
     return run_experiments(ctx)

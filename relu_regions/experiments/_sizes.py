@@ -1,5 +1,5 @@
-"""Workload sizes of the reproduction: the paper's (``full``), a few-minute smoke run (``quick``) and a
-seconds-long one for tests (``tiny``)."""
+"""Workload sizes of the reproduction: the paper's (``full``, 5 seeds), a smoke run of under 10 minutes on
+2 CPU cores (``quick``, 2 seeds) and a seconds-long one for tests (``tiny``, 1 seed)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,12 @@ from typing import Any
 MAIN_WIDTHS = (128, 128, 128)
 ARCHITECTURES = ((512,), (256, 256), (128, 128, 128), (128, 128, 128, 128))
 
-_FULL_SNAPSHOTS = (0, 1, 2, 3, 5, 7, 10, 15, 20, 30, 50, 70, 100, 150, 200, 300, 500, 700, 1000,
-                   1500, 2000, 3000, 5000)
+#: Fig. 9 snapshots: every epoch for the first 20 (where the networks leave the one-class phase), every
+#: 5 epochs up to 100, then sparser up to the cap.
+_FULL_SNAPSHOTS = (*range(21), *range(25, 101, 5), 120, 150, 200, 250, 300, 400, 500, 700, 1000, 1500, 2000,
+                   3000, 5000)
+#: Label-noise fractions of the sensitivity study (0 = the real labels, 1 = the randomly permuted ones).
+NOISE_FRACTIONS = (0.0, 0.25, 0.5, 0.75, 1.0)
 
 
 @dataclass(frozen=True)
@@ -28,10 +32,10 @@ class Sizes:
         fallback_optimizer, fallback_learning_rate, fallback_max_epochs, fallback_batch_size: that second
             attempt (``fallback_batch_size=None``: full batch). The default (Adam, lr 3e-3, full batch) is
             what memorizes the randomly labelled two moons, where SGD at 0.01 stalls near 60 %.
-        snapshot_epochs: epochs whose parameters every training run keeps (for the GI-over-training
-            experiment); epochs after the run stopped are skipped.
-        n_pairs: same-label pairs per pairwise GI set; ``None`` = all ordered pairs (99,000 for 1000
-            images in 10 classes of 100).
+        snapshot_epochs: epochs whose parameters the MNIST 3x128 real- and random-label runs keep (for the
+            GI-over-training experiment; other networks keep none); epochs after the run stopped are skipped.
+        n_pairs: same-label pairs per pairwise GI set; ``None`` = all unordered pairs (49,500 for 1000
+            images in 10 classes of 100; each pair once, in a random orientation).
         n_pairs_training: pairs per snapshot in the GI-over-training experiment.
         n_triangles: triangles (3 mid-lines each) per labelling in the triangle experiment.
         n_paths: segment triples (same class, other class, random) for the path statistics.
@@ -39,6 +43,13 @@ class Sizes:
         n_norm_random: random points handed to the norms experiment.
         n_norm_segments: same-label segments per network in the norms experiment.
         gi_batch: rays per compiled batch of the exact GI walker.
+        n_seeds: independent repetitions (data subset, label permutation, initialisation, batch order and
+            every sampled ray family are drawn per seed); every statistic is reported per seed and pooled.
+        n_boot: bootstrap replicates per interval.
+        n_sensitivity_pairs: validation-point pairs per network in the sensitivity study.
+        n_hull_points: validation points per data set tested for membership of the training set's convex hull.
+        n_layer_pairs: same-label pairs per network and layer in the layer-wise study.
+        noise_fractions: label-noise fractions of the sensitivity study.
     """
 
     name: str = "full"
@@ -59,11 +70,21 @@ class Sizes:
     n_norm_random: int = 10_000
     n_norm_segments: int = 500
     gi_batch: int = 512
+    n_seeds: int = 5
+    n_boot: int = 500
+    n_sensitivity_pairs: int = 2000
+    n_hull_points: int = 300
+    n_layer_pairs: int = 5000
+    noise_fractions: tuple[float, ...] = NOISE_FRACTIONS
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "snapshot_epochs", tuple(sorted({int(e) for e in self.snapshot_epochs})))
+        object.__setattr__(self, "noise_fractions", tuple(float(p) for p in self.noise_fractions))
+        if any(not 0 <= p <= 1 for p in self.noise_fractions):
+            raise ValueError(f"Sizes.noise_fractions must lie in [0, 1], got {self.noise_fractions}")
         for key in ("n_per_class", "n_val_per_class", "max_epochs", "fallback_max_epochs", "n_pairs_training",
-                    "n_triangles", "n_paths", "n_norm_random", "n_norm_segments", "gi_batch"):
+                    "n_triangles", "n_paths", "n_norm_random", "n_norm_segments", "gi_batch", "n_seeds", "n_boot",
+                    "n_sensitivity_pairs", "n_hull_points", "n_layer_pairs"):
             if getattr(self, key) < 1:
                 raise ValueError(f"Sizes.{key} must be >= 1, got {getattr(self, key)}")
         for key in ("n_pairs", "n_pca_starts", "fallback_batch_size"):
@@ -77,17 +98,21 @@ class Sizes:
 
     @classmethod
     def quick(cls) -> "Sizes":
-        """A few minutes on 2 CPU cores: 100 epochs at most, a few hundred rays per set."""
-        return cls(name="quick", max_epochs=100, fallback=False, snapshot_epochs=(0, 1, 3, 10, 30, 100),
-                   n_pairs=300, n_pairs_training=100, n_triangles=100, n_paths=10, n_pca_starts=30,
-                   n_norm_random=500, n_norm_segments=100, gi_batch=256)
+        """Under 10 minutes on 2 CPU cores: 2 seeds, 30 epochs at most (the networks do not reach 100 %
+        training accuracy, so every verdict is 'inconclusive (training target not reached)'), a few hundred
+        rays per set. A smoke test of the whole pipeline, not a result."""
+        return cls(name="quick", max_epochs=30, fallback=False, snapshot_epochs=(*range(21), 25, 30),
+                   n_pairs=300, n_pairs_training=60, n_triangles=100, n_paths=10, n_pca_starts=30,
+                   n_norm_random=500, n_norm_segments=60, gi_batch=256, n_seeds=2, n_boot=200,
+                   n_sensitivity_pairs=200, n_hull_points=20, n_layer_pairs=200)
 
     @classmethod
     def tiny(cls) -> "Sizes":
         """Seconds: for tests only; the numbers mean nothing."""
-        return cls(name="tiny", max_epochs=3, fallback=False, snapshot_epochs=(0, 3), n_pairs=32,
+        return cls(name="tiny", max_epochs=3, fallback=False, snapshot_epochs=(0, 1, 2, 3), n_pairs=32,
                    n_pairs_training=16, n_triangles=8, n_paths=2, n_pca_starts=4, n_norm_random=32, n_norm_segments=4,
-                   gi_batch=32)
+                   gi_batch=32, n_seeds=1, n_boot=50, n_sensitivity_pairs=24, n_hull_points=4, n_layer_pairs=24,
+                   noise_fractions=(0.0, 0.5, 1.0))
 
     @classmethod
     def preset(cls, name: str) -> "Sizes":
@@ -107,4 +132,5 @@ class Sizes:
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
         d["snapshot_epochs"] = list(self.snapshot_epochs)
+        d["noise_fractions"] = list(self.noise_fractions)
         return d

@@ -30,7 +30,7 @@ def save_figure(fig, path: str | os.PathLike) -> str:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".png", dir=path.parent)
     os.close(fd)
     try:
-        fig.savefig(tmp, dpi=DPI, format="png")
+        fig.savefig(tmp, dpi=DPI, format="png", bbox_inches="tight")
         os.chmod(tmp, 0o644)  # mkstemp creates owner-only files
         os.replace(tmp, path)
     except BaseException:

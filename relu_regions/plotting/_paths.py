@@ -34,5 +34,5 @@ def plot_logits_along(ax, pieces, changes, label: int, title: str, marks=(0.0, 1
     ax.set_xlabel("t  (input x + t d)")
     ax.set_ylabel("logits f(x + t d)")
     if legend:
-        ax.legend(fontsize=6, ncol=2, loc="best")
+        ax.legend(fontsize=6, ncol=5, loc="upper center", bbox_to_anchor=(0.5, -0.25), frameon=False)
     ax.set_title(f"{title}\nlinear pieces: {pieces.n_pieces}, class changes: {len(changes.t)}", fontsize=9)

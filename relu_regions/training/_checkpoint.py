@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from relu_regions._atomic import atomic_open
 
 __all__ = ["save_checkpoint", "load_checkpoint"]
 
@@ -37,17 +38,8 @@ def save_checkpoint(
         arrays[f"b_{i}"] = np.asarray(b)
     arrays[_META_KEY] = np.array(json.dumps(metadata or {}, sort_keys=True))
 
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    _fsync_dir(path.parent)
+    with atomic_open(path, "wb") as f:
+        np.savez(f, **arrays)
     return path
 
 
@@ -59,14 +51,3 @@ def load_checkpoint(path: str | os.PathLike) -> tuple[Params, dict[str, Any]]:
         params = [(data[f"W_{i}"], data[f"b_{i}"]) for i in range(n_layers)]
     return params, metadata
 
-
-def _fsync_dir(directory: Path) -> None:
-    """Persist the rename itself (POSIX; a no-op where directories can't be opened)."""
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

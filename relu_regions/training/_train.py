@@ -92,10 +92,11 @@ def train_mlp(
     after ``config.max_epochs`` epochs.
 
     Args:
-        X, y: training inputs (cast to ``config.dtype``) and labels in
-            ``[0, n_classes)``.
-        X_val, y_val: optional validation set, evaluated every
+        X: training inputs (cast to ``config.dtype``).
+        y: training labels in ``[0, n_classes)``.
+        X_val: optional validation inputs, evaluated every
             ``config.eval_every`` epochs and at the last epoch.
+        y_val: the validation labels.
         progress: show a tqdm bar (epochs, loss, train/val accuracy).
         checkpoint_dir: if given, each snapshot is saved there as
             ``epoch_NNNNN.npz`` and, once training finishes, the result as
