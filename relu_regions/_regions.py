@@ -2,8 +2,10 @@
 
 A hidden unit is *active* when its pre-activation is strictly positive (a unit at exactly 0 counts as
 inactive; both choices give the same output at that point). All functions take one example ``x`` of
-shape ``(n_0,)``; batch them with ``jax.vmap``. They keep the dtype of their inputs: enable
-``jax_enable_x64`` and pass float64 for exact work.
+shape ``(n_0,)`` (or a batch ``(B, n_0)``); batch them with ``jax.vmap``. On concrete inputs they
+validate them and compute in float64 whatever the global flag, and the pattern is the exact one: units
+whose sign float64 cannot certify are decided in exact arithmetic. Under ``jit``/``vmap`` of the caller
+they are plain functions in the caller's dtype.
 """
 
 from __future__ import annotations
@@ -11,14 +13,57 @@ from __future__ import annotations
 import jax.numpy as jnp
 from jax import Array
 
+import jax
+import numpy as np
+
+from relu_regions._exact import ExactNet, exact_pattern
+from relu_regions._float64 import _traced, float64_api
 from relu_regions._network import pre_activations
+from relu_regions._validate import check_params, check_points
+from relu_regions._walk import error_bounds, first_layer, margins, no_pins, region_ahead
 
 
-def activation_pattern(params, x: Array) -> list[Array]:
-    """Boolean masks ``z_l > 0``, one ``(n_l,)`` array per hidden layer."""
+def _float_pattern(params, x: Array) -> list[Array]:
     return [z > 0 for z in pre_activations(params, x)]
 
 
+def activation_pattern(params, x: Array) -> list[Array]:
+    """Boolean masks ``z_l > 0``, one ``(n_l,)`` array per hidden layer (``(B, n_l)`` for a batch)."""
+    if _traced((params, x)):
+        return _float_pattern(params, x)
+    net = check_params(params)
+    arr = check_points(x, net[0][0].shape[0], "x", batched=np.ndim(x) == 2)
+    rows = arr.reshape(-1, arr.shape[-1]).astype(np.float64)
+    masks, certain = _certified_masks(net, rows)
+    if not certain.all():
+        exact = ExactNet.of(net)
+        for i in np.flatnonzero(~certain):
+            for l, m in enumerate(exact_pattern(exact, rows[i])):
+                masks[l][i] = m
+    return [m if arr.ndim == 2 else m[0] for m in masks]
+
+
+def _certified_masks(net, rows: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
+    """Float64 masks of ``rows`` ``(B, n_0)`` and whether every unit's sign is certain (``(B,)``)."""
+    with jax.enable_x64(True):
+        p64 = [(jnp.asarray(W, jnp.float64), jnp.asarray(b, jnp.float64)) for W, b in net]
+        masks, certain = _masks_kernel(p64, jnp.asarray(rows))
+        return [np.array(m) for m in masks], np.asarray(certain)
+
+
+@jax.jit
+def _masks_kernel(params, rows):
+    def one(x):
+        ray = first_layer(params, x, jnp.zeros_like(x))
+        region = region_ahead(params, ray, jnp.zeros((), x.dtype), no_pins(params))
+        mg = margins(params, region, jnp.int32(0))
+        b = error_bounds(params, ray, jnp.zeros((), x.dtype), region, mg, jnp.zeros((), x.dtype))
+        ok = [jnp.all(jnp.abs(z) > e) for z, e in zip(region.z, b.ez)]
+        return list(region.masks), jnp.all(jnp.stack(ok)) if ok else jnp.bool_(True)
+    return jax.vmap(one)(rows)
+
+
+@float64_api
 def effective_weights(params, x: Array) -> list[Array]:
     """The matrices ``W~_l``: each hidden layer's ``W_l`` ``(n_{l-1}, n_l)`` with the columns of the units
     inactive at ``x`` set to zero; the last layer's ``W_L`` is returned unchanged (no ReLU after it)."""
@@ -27,6 +72,7 @@ def effective_weights(params, x: Array) -> list[Array]:
     return tilde + [params[-1][0]]
 
 
+@float64_api
 def local_linear_map(params, x: Array) -> tuple[Array, Array]:
     """The affine map of ``x``'s linear region: ``f(y) = y @ A + c`` for every ``y`` with the same pattern.
 

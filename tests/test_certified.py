@@ -1,0 +1,280 @@
+"""Certified exactness: the failure classes of the certified-exactness issue, each against exact rational
+arithmetic (the independent refinement in ``reference.py`` and the exact walker), on both paths."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import warnings
+from fractions import Fraction
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import relu_regions as rr
+from both_paths import exact_interval, exact_intervals
+from reference import reference_interval
+from relu_regions._exact import ExactNet, dyadic, exact_ray, ray_regions, to_float
+from relu_regions._walk import _dot2
+
+SETTINGS = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+SIZES = [3, 4, 4, 3]  # one architecture: one compilation for every generated case
+
+
+def close(a, b):
+    return a == b or abs(a - b) <= 1e-9 * max(abs(a), abs(b))
+
+
+def assert_reference(params, x, d, r, t_min, t_max):
+    lo, hi, label = reference_interval(params, x, d, t_min, t_max, exact=True)
+    assert r.label == label
+    assert close(r.lo, float(lo)) and close(r.hi, float(hi)), (r.lo, float(lo), r.hi, float(hi))
+
+
+# ------------------------------------------------------------------ the issue's hand cases
+
+@pytest.mark.parametrize("slope", [0.0, -(2.0**50)])
+@pytest.mark.parametrize("shift", [0.0, 1e13, 1e15])
+def test_tie_tolerance_ignores_unrelated_and_shifted_logits(slope, shift):
+    W = np.array([[0.0, 0.5, slope]])
+    b = np.array([1.0, 0.5, -(2.0**50)]) + shift
+    r = exact_interval([(W, b)], [0.0], [1.0], -1.0, 2.0)
+    exact_hi = 1.0 if shift == 0 or (0.5 + shift) - (1.0 + shift) == -0.5 else None
+    if exact_hi is not None:
+        assert (r.hi, r.hi_class, r.lo, r.lo_class) == (1.0, 1, -1.0, -1)
+    assert_reference([(W, b)], np.zeros(1), np.ones(1), r, -1.0, 2.0)
+
+
+@pytest.mark.parametrize("m, K", [(1.0, 1e20), (1e-4, 1e13)])
+def test_rounding_residual_times_huge_gain_is_no_change(m, K):
+    a, s = -0.5606394622302311, 2.876159240814838
+    params = [(np.array([[s]]), np.array([a])), (np.array([[0.0, K]]), np.array([0.0, m]))]
+    r = exact_interval(params, [0.0], [1.0], -1.0, 2.0)
+    assert (r.lo, r.hi, r.label, r.n_regions) == (-1.0, 2.0, 1, 2)
+
+
+def test_scale_1e6_nets_batch_equals_single(rng):
+    params = [(rng.normal(size=(p, q)) * 1e6, rng.normal(size=q) * 1e6) for p, q in zip([5, 4, 4, 4], [4, 4, 4, 2])]
+    xs, ds = rng.normal(size=(40, 5)), rng.normal(size=(40, 5))
+    R = exact_intervals(params, xs, ds, -1.0, 2.0)
+    for i in range(0, 40, 5):
+        r = rr.exact_interval(params, xs[i], ds[i], -1.0, 2.0)
+        assert close(r.lo, R.lo[i]) and close(r.hi, R.hi[i]) and r.hi_class == R.hi_class[i]
+    for i in range(40):
+        assert_reference(params, xs[i], ds[i], rr.Interval(*(np.asarray(v)[i] for v in R)), -1.0, 2.0)
+
+
+def test_coincident_roots_and_tied_plateau():
+    # Two units switch at exactly t = 1; logits 0 and 1 are tied on (1, 2) and never strictly crossed.
+    W1, b1 = np.array([[1.0, 2.0]]), np.array([-1.0, -2.0])
+    W2, b2 = np.array([[1.0, 1.0], [0.0, 0.0]]), np.array([1.0, 0.0])
+    params = [(W1, b1), (W2, b2)]
+    r = exact_interval(params, [0.0], [1.0], 0.0, 3.0)
+    assert (r.hi, r.label, r.hi_class) == (3.0, 0, -1)
+    assert r.n_regions == 2
+
+
+def test_touch_at_boundary_is_no_change_in_any_batch(rng):
+    # f1 touches f0 at t = 1 (a kink) and stays below: no change, whatever the batch around it.
+    params = [(np.array([[1.0, -1.0]]), np.array([-1.0, 1.0])),
+              (np.array([[0.0, -1.0], [0.0, -1.0]]), np.array([0.0, 0.0]))]
+    x, d = np.zeros(1), np.ones(1)  # f0 = 0, f1 = -|t - 1|: touches 0 at t = 1
+    for B in (1, 2, 7, 80):
+        xs = np.concatenate([x[None], rng.normal(size=(B - 1, 1))])
+        ds = np.concatenate([d[None], rng.normal(size=(B - 1, 1))])
+        R = exact_intervals(params, xs, ds, -1.0, 2.0)
+        assert (R.lo[0], R.hi[0], R.label[0], R.hi_class[0]) == (-1.0, 2.0, 0, -1)
+
+
+def test_x_on_a_boundary_counts_both_regions():
+    params = [(np.array([[1.0]]), np.array([0.0])), (np.array([[1.0, -1.0]]), np.array([0.0, -5.0]))]
+    r = exact_interval(params, [0.0], [1.0], -1.0, 2.0)
+    assert (r.lo, r.hi, r.n_regions) == (-1.0, 2.0, 2)
+    r = exact_interval(params, [0.5], [1.0], -1.0, 2.0)
+    assert r.n_regions == 2
+    r = exact_interval(params, [2.0], [1.0], -1.0, 1.0)
+    assert r.n_regions == 1
+
+
+def test_change_at_range_end_reports_no_class():
+    params = [(np.array([[0.0, 1.0]]), np.array([1.0, 0.0]))]  # f1 = t overtakes f0 = 1 at t = 1
+    r = exact_interval(params, [0.0], [1.0], -1.0, 1.0)
+    assert (r.hi, r.hi_class) == (1.0, -1)
+    r = exact_interval(params, [0.0], [1.0], -1.0, 1.5)
+    assert (r.hi, r.hi_class) == (1.0, 1)
+
+
+def test_far_overflow_is_exact_or_flagged():
+    # A unit reaches 1e309 near t = 1e299: float64 overflows, exact arithmetic does not.
+    params = [(np.array([[1e10]]), np.array([0.0])), (np.array([[0.0, -1e-300]]), np.array([0.0, 1.0]))]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        R = rr.exact_intervals(params, np.zeros((1, 1)), np.ones((1, 1)), 0.0, 1e300)
+    en = ExactNet.of(params)
+    fwd, _, label = exact_ray(en, np.zeros(1), np.ones(1), 0.0, 1e300, max_regions=100)
+    assert R.label[0] == label
+    assert not R.exact[0] or (close(R.hi[0], to_float(fwd.end)) and R.hi_class[0] == fwd.who)
+
+
+def test_infinite_range_fast_path_has_no_livelock():
+    # A toy integer net on (-inf, inf) through the queue: every lane advances or ends.
+    params = [(np.array([[1.0, -1.0, 2.0]]), np.array([0.0, 1.0, -3.0])),
+              (np.array([[1.0, 0.0], [0.0, 1.0], [-1.0, 1.0]]), np.array([0.0, 0.5]))]
+    xs = np.array([[0.0], [1.0], [2.0], [-3.0]])
+    ds = np.array([[1.0], [-1.0], [1e-3], [7.0]])
+    R = exact_intervals(params, xs, ds, -np.inf, np.inf, max_steps=200, config=rr.EngineConfig(small=0, lanes=3))
+    assert R.exact.all()
+    en = ExactNet.of(params)
+    for i in range(len(xs)):
+        fwd, bwd, label = exact_ray(en, xs[i], ds[i], -np.inf, np.inf, max_regions=1000)
+        assert close(R.hi[i], to_float(fwd.end)) and close(R.lo[i], -to_float(bwd.end, 1))
+        assert R.n_regions[i] == ray_regions(fwd, bwd)
+
+
+def test_zero_direction_on_infinite_range():
+    params = [(np.array([[1.0, -1.0]]), np.array([0.2, 0.1])), (np.array([[1.0, 0.0], [0.0, 1.0]]), np.zeros(2))]
+    R = exact_intervals(params, np.array([[0.3]]), np.zeros((1, 1)), -np.inf, np.inf)
+    assert (R.lo[0], R.hi[0], R.n_regions[0], R.fallback[0]) == (-np.inf, np.inf, 1, False)
+
+
+# ------------------------------------------------------------------ property-based, against rationals
+
+@st.composite
+def cases(draw):
+    """A 3-4-4-3 net and ray from one of the adversarial families of the issue."""
+    kind = draw(st.sampled_from(["integer", "scale_small", "scale_large", "irrelevant", "shifted", "window"]))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    shapes = list(zip(SIZES[:-1], SIZES[1:]))
+    if kind == "integer":
+        params = [(rng.integers(-2, 3, s).astype(float), rng.integers(-2, 3, s[1]).astype(float)) for s in shapes]
+        x, d = rng.integers(-2, 3, 3) / 2.0, rng.integers(-2, 3, 3).astype(float)
+    else:
+        params = [(rng.normal(size=s), rng.normal(size=s[1]) * 0.5) for s in shapes]
+        x, d = rng.normal(size=3), rng.normal(size=3)
+        if kind == "scale_small":
+            params = [(W * 1e-6, b * 1e-6) for W, b in params]
+        elif kind == "scale_large":
+            params = [(W * 1e6, b * 1e6) for W, b in params]
+        elif kind == "irrelevant":
+            W, b = params[-1]
+            params[-1] = (W, b + np.array([0.0, 0.0, -(2.0**50)]))
+        elif kind == "shifted":
+            W, b = params[-1]
+            params[-1] = (W, b + 1e13)
+        elif kind == "window":
+            # Class 2 wins only on a window of width w around t = 0.5: f2 - f0 = w/2 - |t - 0.5| (+ big offset).
+            w = 10.0 ** -draw(st.integers(2, 13))
+            off = draw(st.sampled_from([0.0, 1e3]))
+            W1 = np.zeros((3, 4))
+            W1[0, :2] = [1.0, -1.0]
+            W3 = np.zeros((4, 3))
+            W3[:2, 2] = -1.0
+            params = [(W1, np.array([-0.5, 0.5, 0.0, 0.0])), (np.eye(4), np.zeros(4)),
+                      (W3, np.array([off, off - 1.0, off + w / 2]))]
+            x, d = np.zeros(3), np.array([1.0, 0.0, 0.0])
+    return params, x, d
+
+
+@settings(max_examples=40, **SETTINGS)
+@given(cases(), st.sampled_from([(-1.0, 2.0), (-3.0, 3.0), (0.0, 1.0)]))
+def test_adversarial_families_match_rational_reference(case, rng_range):
+    params, x, d = case
+    t_min, t_max = rng_range
+    r = exact_interval(params, x, d, t_min, t_max)
+    assert_reference(params, x, d, r, t_min, t_max)
+    en = ExactNet.of(params)
+    fwd, bwd, label = exact_ray(en, x, d, t_min, t_max, max_regions=10_000)
+    assert (r.hi_class, r.lo_class) == (fwd.who, bwd.who)
+    assert r.n_regions == ray_regions(fwd, bwd)
+
+
+@settings(max_examples=15, **SETTINGS)
+@given(st.lists(cases(), min_size=3, max_size=3), st.integers(0, 2))
+def test_batch_composition_does_not_change_answers(batch, k):
+    # Same net for all rays: take the first case's net, everyone's rays.
+    params = batch[0][0]
+    xs = np.stack([c[1] for c in batch])
+    ds = np.stack([c[2] for c in batch])
+    R = exact_intervals(params, xs, ds, -np.inf, 3.0)
+    r = exact_interval(params, xs[k], ds[k], -np.inf, 3.0)
+    assert close(r.lo, R.lo[k]) and close(r.hi, R.hi[k]) and (r.lo_class, r.hi_class) == (R.lo_class[k], R.hi_class[k])
+
+
+@pytest.mark.slow
+@settings(max_examples=400, **SETTINGS)
+@given(cases(), st.sampled_from([(-1.0, 2.0), (-3.0, 3.0)]))
+def test_adversarial_families_many(case, rng_range):
+    test_adversarial_families_match_rational_reference.hypothesis.inner_test(case, rng_range)
+
+
+def test_dense_sampling_never_finds_a_missed_change(rng):
+    params = [(rng.normal(size=(p, q)), rng.normal(size=q) * 0.5) for p, q in zip(SIZES[:-1], SIZES[1:])]
+    xs, ds = rng.normal(size=(30, 3)), rng.normal(size=(30, 3))
+    R = exact_intervals(params, xs, ds, -3.0, 3.0)
+    for i in range(30):
+        ts = np.linspace(R.lo[i], R.hi[i], 20001)[1:-1]
+        h = xs[i][None] + ts[:, None] * ds[i][None]
+        for W, b in params[:-1]:
+            h = np.maximum(h @ W + b, 0)
+        f = h @ params[-1][0] + params[-1][1]
+        assert np.all(f.max(axis=1) - f[:, R.label[i]] <= 1e-12 * (1 + np.abs(f).max()))
+
+
+def test_linear_pieces_match_exact_partition():
+    # Integer net: coincident roots force the exact partition; no 1-ulp sliver pieces.
+    W1, b1 = np.array([[1.0, 2.0, -1.0]]), np.array([-1.0, -2.0, 0.0])
+    W2, b2 = np.array([[1.0, 0.0], [1.0, 1.0], [0.0, -1.0]]), np.array([0.0, 0.0])
+    p = rr.linear_pieces([(W1, b1), (W2, b2)], [0.0], [1.0], -1.0, 3.0)
+    np.testing.assert_array_equal(p.breakpoints, [-1.0, 0.0, 1.0, 3.0])
+    assert p.n_pieces == 3 and len({tuple(r) for r in p.patterns}) == 3
+
+
+def test_compensated_first_layer_bound_holds(rng):
+    with jax.enable_x64(True):
+        for k in range(20):
+            n = int(rng.integers(1, 60))
+            x = rng.normal(size=n) * 10.0 ** rng.uniform(-6, 6)
+            W = rng.normal(size=(n, 2)) * 10.0 ** rng.uniform(-4, 4, size=(n, 2))
+            b = rng.normal(size=2)
+            if k % 2:
+                x[: n // 2] = -x[n // 2: 2 * (n // 2)]
+            a, e = jax.jit(_dot2)(jnp.asarray(x), jnp.asarray(W), jnp.asarray(b))
+            for j in range(2):
+                exact = sum(Fraction(float(x[i])) * Fraction(float(W[i, j])) for i in range(n)) + Fraction(float(b[j]))
+                assert abs(Fraction(float(a[j])) - exact) <= Fraction(float(e[j]))
+
+
+def test_dyadic_conversion_is_exact(rng):
+    a = rng.normal(size=20) * 10.0 ** rng.uniform(-300, 300, 20)
+    D = dyadic(a)
+    for v, i in zip(a, D.ints):
+        assert Fraction(int(i)) * Fraction(2) ** D.exp == Fraction(float(v))
+
+
+def test_matmuls_request_full_precision():
+    from relu_regions._stream import _walk_small
+    params = [(jnp.ones((3, 4)), jnp.zeros(4)), (jnp.ones((4, 2)), jnp.zeros(2))]
+    with jax.enable_x64(True):
+        args = (params, jnp.zeros((2, 3)), jnp.ones((2, 3)), -jnp.ones(2), jnp.ones(2))
+        text = _walk_small.lower(*args, max_steps=10).as_text()
+    dots = [line for line in text.splitlines() if "dot_general" in line]
+    assert dots and all("HIGHEST" in line for line in dots)
+
+
+def test_public_api_without_x64_flag(tmp_path):
+    """In a fresh process without ``jax_enable_x64``: float64 answers, no dtype warnings."""
+    code = (
+        "import warnings, numpy as np, relu_regions as rr\n"
+        "warnings.simplefilter('error')\n"
+        "p = [(np.array([[1.0, -1.0]]), np.array([0.1, 0.2])), (np.array([[1.0, 0.0], [0.0, 1.0]]), np.zeros(2))]\n"
+        "r = rr.exact_interval(p, [0.3], [1.0])\n"
+        "assert isinstance(r.hi, float) and (r.lo, r.hi, r.lo_class) == (-0.25, 2.0, 1), r\n"
+        "R = rr.exact_intervals(p, np.zeros((5, 1)), np.ones((5, 1)))\n"
+        "assert R.lo.dtype == np.float64\n"
+        "print('ok')\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0 and "ok" in out.stdout, out.stderr[-2000:]
