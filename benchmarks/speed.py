@@ -14,7 +14,6 @@ call minus a warm call of the same shape) and excluded from the throughput. Writ
 from __future__ import annotations
 
 import argparse
-import inspect
 import time
 
 import jax
@@ -59,22 +58,19 @@ def tuned_sampler(params, xs, ds, n: int, dtype: str):
     return best[1], best[2]
 
 
-def exact(count: bool):
-    if count:  # the default call (also works with engines older than ``count_regions``)
-        return lambda p, xs, ds: rr.exact_intervals(p, xs, ds, T_MIN, T_MAX)
-    return lambda p, xs, ds: rr.exact_intervals(p, xs, ds, T_MIN, T_MAX, count_regions=False)
-
-
-def has_fast_path() -> bool:
-    return "count_regions" in inspect.signature(rr.exact_intervals).parameters
+def exact(count: bool | None, t_min=T_MIN, t_max=T_MAX):
+    """``count=None``: the default call a user makes; else ``count_regions`` as given."""
+    if count is None:
+        return lambda p, xs, ds: rr.exact_intervals(p, xs, ds, t_min, t_max)
+    return lambda p, xs, ds: rr.exact_intervals(p, xs, ds, t_min, t_max, count_regions=count)
 
 
 def run(labels: str, n_rays: int, repeats: int, ns, exact_only: bool) -> tuple[list[dict], dict]:
     params, info, X, y = trained_net(labels, progress=False)
     xs, ds = sample_rays(X, y, n_rays, seed=2)
-    fns, batches = {"exact (count regions)": exact(True)}, {}
-    if has_fast_path():
-        fns["exact fast"] = exact(False)
+    fns = {"exact (default call)": exact(None), "exact (count_regions=True)": exact(True),
+           "exact (default, t in (-inf, inf))": exact(None, -np.inf, np.inf)}
+    batches = {}
     for dtype in () if exact_only else ("float64", "float32"):
         for n in ns:
             f, batches[f"sampled n={n} {dtype}"] = tuned_sampler(params, xs, ds, n, dtype)
@@ -93,10 +89,9 @@ def run(labels: str, n_rays: int, repeats: int, ns, exact_only: bool) -> tuple[l
             t, _, out = timed(lambda: fn(params, xs, ds), repeats=1)
             times[name].append(t)
             results[name] = out
-    ex = results["exact (count regions)"]
-    if "exact fast" in results:
-        fast = results["exact fast"]
-        assert np.array_equal(ex.hi_class, fast.hi_class) and np.allclose(ex.hi, fast.hi, atol=1e-12, rtol=0)
+    ex = results["exact (count_regions=True)"]
+    fast = results["exact (default call)"]
+    assert np.array_equal(ex.hi_class, fast.hi_class) and np.allclose(ex.hi, fast.hi, atol=0, rtol=1e-9)
     regions = int(ex.n_regions.sum())
     ref = "sampled n=1000 float64"
     ref_rate = n_rays / float(np.median(times[ref])) if ref in times else np.nan
@@ -107,6 +102,8 @@ def run(labels: str, n_rays: int, repeats: int, ns, exact_only: bool) -> tuple[l
                "times_s": times[name], "compile_s": compile_s[name],
                "speedup_vs_sampled_1000_f64": (n_rays / med) / ref_rate,
                "us_per_region_in_gi": med / regions * 1e6}
+        if name.startswith("exact"):
+            row["fallback_rate"] = float(np.mean(results[name].fallback))
         if name.startswith("sampled"):
             lo, hi = (np.asarray(v, np.float64) for v in results[name])
             row["batch"] = batches[name]
@@ -130,7 +127,7 @@ def main() -> None:
         rows += r
         nets[labels] = info
     print_table(rows, ["labels", "method", "rays_per_s", "speedup_vs_sampled_1000_f64", "us_per_region_in_gi",
-                       "compile_s"],
+                       "compile_s", "fallback_rate"],
                 f"Throughput on {args.rays} same-label pairwise rays (median of {args.repeats}), t in [-1, 2]")
     write_json(args.name, {"engine": rr.__file__, "rays": args.rays, "repeats": args.repeats,
                            "t_range": [T_MIN, T_MAX], "networks": nets, "rows": rows,
