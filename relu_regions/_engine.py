@@ -5,7 +5,8 @@ and the label to keep. Problems run on a fixed number of lanes that are refilled
 lanes are handed over from one chunk of rays to the next (:func:`relu_regions._queue.run_queue`).
 
 * Counting walk (``certify=False``): every lane walks region by region (:func:`walk_step`), counting the
-  boundaries it crosses, exactly as :func:`relu_regions._walk.walk_to_class_change`.
+  regions it meets, exactly as :func:`relu_regions._walk.walk_to_class_change`; every decision is
+  certified or flagged (``Sides.cert``, ``Sides.cert_count``) for the caller to resolve.
 * Certified walk (``certify=True``): a lane first certifies stretches ``[t, t + h]`` free of class change
   with float32 bounds (:mod:`relu_regions._certify`); a partly certified stretch still advances ``t`` to
   where its bound stays positive. The next ``h`` is predicted from the room the bounds left: their radius
@@ -13,7 +14,8 @@ lanes are handed over from one chunk of rays to the next (:func:`relu_regions._q
   (``room``: the smallest centre-to-radius ratio of a margin), within ``[STEP_MIN, STEP_MAX]``.
   Once ``h`` falls below ``h_min`` (a class change is near or the bounds are too loose) the lane walks
   region by region from the certified frontier, like the plain walk, until the class change, the range
-  end, or the end of the stretch that failed; then it certifies again. Only the float64 walk decides where
+  end, or a step of positive length past the end of the stretch that failed (so every bout advances:
+  no livelock); then it certifies again. Only the float64 walk decides where
   a GI ends (the certificate only skips stretches proven free of change), so ends, overtaking classes and
   tie handling are the walker's; the regions inside certified stretches are not visited, so the number of
   boundaries crossed is not known (reported as -1). Walking lanes are gathered into a sub-batch of
