@@ -45,6 +45,12 @@ def dyadic(a) -> Dyadic:
     return Dyadic(mant.astype(object) * (2 ** shift.astype(object)), base)
 
 
+def fractions(a: Dyadic) -> list[Fraction]:
+    """The entries of ``a`` as exact rationals."""
+    scale = Fraction(2) ** a.exp
+    return [Fraction(int(v)) * scale for v in a.ints.ravel()]
+
+
 def _align(a: Dyadic, b: Dyadic) -> tuple[np.ndarray, np.ndarray, int]:
     e = min(a.exp, b.exp)
     return a.ints * (1 << (a.exp - e)), b.ints * (1 << (b.exp - e)), e
@@ -53,11 +59,6 @@ def _align(a: Dyadic, b: Dyadic) -> tuple[np.ndarray, np.ndarray, int]:
 def _add(a: Dyadic, b: Dyadic) -> Dyadic:
     x, y, e = _align(a, b)
     return Dyadic(x + y, e)
-
-
-def _sub(a: Dyadic, b: Dyadic) -> Dyadic:
-    x, y, e = _align(a, b)
-    return Dyadic(x - y, e)
 
 
 def _matmul(a: Dyadic, W: Dyadic) -> Dyadic:

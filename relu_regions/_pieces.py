@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from fractions import Fraction
 from functools import partial
 from typing import NamedTuple
 
@@ -12,7 +11,7 @@ import numpy as np
 
 from relu_regions._network import cast_params
 from relu_regions._validate import check_params, check_points, check_positive_int, check_range
-from relu_regions._exact import Dyadic, ExactNet, RegionLimitError, first_quantities, walk_side
+from relu_regions._exact import Dyadic, ExactNet, RegionLimitError, first_quantities, fractions, walk_side
 from relu_regions._walk import first_layer, reverse, walk_regions
 
 
@@ -66,9 +65,9 @@ def _exact_side(en: ExactNet, a1, s1, T: float, capacity: int) -> _Side:
     starts = np.array([float(t) for t, _, _, _ in side.record])
     f, g = [], []
     for t, _, fa, fb in side.record:
-        a, b, e = fa.ints, fb.ints, fa.exp
-        f.append([float(Fraction(int(ai)) * 2**e + Fraction(int(bi)) * 2**fb.exp * t) for ai, bi in zip(a, b)])
-        g.append([float(Fraction(int(bi)) * 2**fb.exp) for bi in b])
+        slopes = fractions(fb)
+        f.append([float(a + b * t) for a, b in zip(fractions(fa), slopes)])
+        g.append([float(b) for b in slopes])
     return _Side(starts, np.array(f), np.array(g), np.array([p for _, p, _, _ in side.record]))
 
 

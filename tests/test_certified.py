@@ -231,6 +231,11 @@ def test_linear_pieces_match_exact_partition():
     p = rr.linear_pieces([(W1, b1), (W2, b2)], [0.0], [1.0], -1.0, 3.0)
     np.testing.assert_array_equal(p.breakpoints, [-1.0, 0.0, 1.0, 3.0])
     assert p.n_pieces == 3 and len({tuple(r) for r in p.patterns}) == 3
+    # The same net scaled by 2^-900 overall (exact powers of two): the exact partition scales exactly.
+    tiny = rr.linear_pieces([(W1 * 2.0**-600, b1 * 2.0**-600), (W2 * 2.0**-300, b2)], [0.0], [1.0], -1.0, 3.0)
+    np.testing.assert_array_equal(tiny.breakpoints, p.breakpoints)
+    np.testing.assert_array_equal(tiny.slopes, p.slopes * 2.0**-900)
+    np.testing.assert_array_equal(tiny.logits, p.logits * 2.0**-900)
 
 
 def test_compensated_first_layer_bound_holds(rng):
