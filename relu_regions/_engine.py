@@ -68,7 +68,7 @@ class Sides(NamedTuple):
 
 class Lane(NamedTuple):
     """State of one lane (leading axis: lanes): its problem; the certification frontier ``step.t`` with
-    stretch ``h`` (certifying) or the walk's state ``step`` (walking); ``ok`` once the problem is solved."""
+    stretch ``h`` (certifying) or the walk's state ``step`` (walking; ``step.done`` once solved)."""
 
     ray: Ray
     T: Array
@@ -80,7 +80,6 @@ class Lane(NamedTuple):
     limit: Array  # a walk bout goes back to certifying once it has advanced to t >= limit
     step: Step
     n: Array  # certification attempts and region steps so far
-    ok: Array
 
 
 def _cert_cap(ray: Ray, T: Array) -> Array:
@@ -99,7 +98,7 @@ def _init(params, problems: Problems, idx: Array, certify: bool) -> Lane:
     Tc = jax.vmap(_cert_cap)(ray, T) if certify else zero
     step = jax.tree.map(lambda v: jnp.broadcast_to(v, (n,) + v.shape), start_step(params, dtype))
     return Lane(ray, T, Tc, label, walking=~(Tc > 0), h=Tc, h_min=Tc * H_MIN_REL,
-                limit=jnp.full(n, jnp.inf, dtype), step=step, n=jnp.zeros(n, jnp.int32), ok=jnp.zeros(n, bool))
+                limit=jnp.full(n, jnp.inf, dtype), step=step, n=jnp.zeros(n, jnp.int32))
 
 
 def _walk(params, lane: Lane) -> tuple[Lane, Array]:
@@ -108,7 +107,7 @@ def _walk(params, lane: Lane) -> tuple[Lane, Array]:
     # Back to certifying only after a step that advanced past the stretch that failed: every bout moves.
     back = (~st.done) & (st.t >= lane.limit) & (st.t > lane.step.t)
     lane = lane._replace(step=st, walking=~back, h=jnp.where(back, lane.h_min / STEP_MIN, lane.h),
-                         n=lane.n + 1, ok=st.done)
+                         n=lane.n + 1)
     return lane, st.done
 
 
@@ -137,7 +136,7 @@ def _certify(params, cp: CertParams, lane: Lane) -> tuple[Lane, Array]:
     fresh = jax.tree.map(lambda v: jnp.broadcast_to(v, (n,) + v.shape), start_step(params, t.dtype))
     step = fresh._replace(t=t_new, done=finished, end=jnp.where(finished, lane.T, 0.0), cert=lane.step.cert)
     lane = lane._replace(step=step, h=h_new, walking=walk, limit=jnp.where(walk, limit, lane.limit),
-                         n=lane.n + 1, ok=finished)
+                         n=lane.n + 1)
     return lane, finished
 
 
@@ -174,7 +173,7 @@ def _step_certified(params, cp: CertParams, max_steps: int, walk_lanes: int):
 def _emit(lane: Lane, count: bool) -> Sides:
     st = lane.step
     regions = st.regions if count else jnp.full_like(st.regions, -1)
-    return Sides(st.end, st.who, regions, lane.ok, st.cert & lane.ok, st.cert_count & lane.ok & count)
+    return Sides(st.end, st.who, regions, st.done, st.cert & st.done, st.cert_count & st.done & count)
 
 
 def empty_sides(n: int, dtype) -> Sides:
