@@ -77,11 +77,19 @@ def _down(v64: Array) -> Array:
 
 
 def _affine(c: Array, r: Array, W: Array, absW: Array, b: Array, gamma: Array) -> tuple[Array, Array]:
-    """Centre and radius ``(2, n)`` of ``h @ W + b`` for ``|h - c| <= r`` (rows: the stretch's two ends)."""
+    """Centre and radius ``(2, n)`` of ``h @ W + b`` for ``|h - c| <= r`` (rows: the stretch's two ends;
+    ``b`` ``(n,)`` or ``(2, n)``)."""
     r = r + gamma * (jnp.abs(c) + r)
     zc = _mm(c, W) + b
     zr = _mm(r, absW) * (1 + gamma) + gamma * (jnp.abs(zc) + jnp.abs(b)) + TINY
     return zc, zr
+
+
+def _scaled(b: Array, u: Array) -> Array:
+    """``u b`` ``(2, n)`` for the float64 ends ``u`` ``(2, 1)``. Rounding ``u`` to float32 and the product
+    add ``2 * 2^-24 |u b|`` to the error of the float32 bias, which the ``gamma |b|`` terms cover (``gamma``
+    is ``fan_in + 8`` units of ``2^-23``, twice a dot product's classical bound)."""
+    return u.astype(F32) * b
 
 
 def _relu_enclosure(lo: Array, hi: Array) -> tuple[Array, Array]:
@@ -102,10 +110,19 @@ class MarginBounds(NamedTuple):
     room: Array
 
 
-def margin_bounds(cp: CertParams, ray: Ray, a: Array, b: Array, label: Array) -> MarginBounds:
-    """Bounds of the margins on the stretch ``[a, b]`` (``a <= b``) of a ray (:class:`Ray`: first-layer
-    pre-activations ``a1 + t s1`` in float64 with their error bounds against exact arithmetic)."""
+def margin_bounds(cp: CertParams, ray: Ray, a: Array, b: Array, label: Array, tail: bool = False) -> MarginBounds:
+    """Bounds of the margins on the stretch ``[a, b]`` (``0 <= a <= b``) of a ray (:class:`Ray`: first-layer
+    pre-activations ``a1 + t s1`` in float64 with their error bounds against exact arithmetic).
+
+    ``tail``: the stretch is one of ``u = 1 / t`` instead, ``u = 0`` standing for ``t = inf``. For
+    ``t > 0`` every pre-activation is ``t`` times that of the same network at ``s1 + u a1`` with every
+    later bias multiplied by ``u`` (ReLU is positively homogeneous), and so are the margins: their signs
+    on ``u`` in ``[a, b]`` are those on ``t`` in ``[1 / b, 1 / a]``, an unbounded stretch made finite."""
     ends = jnp.stack([a, b])[:, None]
+    if tail:
+        ray = Ray(ray.s, ray.a, ray.es, ray.ea)
+        cp = cp._replace(hidden=tuple((W, aW, _scaled(bias, ends), g) for W, aW, bias, g in cp.hidden),
+                         b=_scaled(cp.b, ends))
     z = ray.a[None, :] + ends * ray.s[None, :]
     slop = (ray.ea[None, :] + jnp.abs(ends) * ray.es[None, :]
             + (jnp.abs(ray.a)[None, :] + jnp.abs(ends) * jnp.abs(ray.s)[None, :]) * 2.0**-50)
@@ -123,7 +140,7 @@ def _margins(cp: CertParams, c: Array, r: Array, label: Array) -> MarginBounds:
 
     The centre goes through ``W_L`` (logits, then differences: its rounding is bounded with ``|c| @ |W_L|``),
     the radius through the label's ``|W_L[:, label] - W_L[:, j]|`` (rounded up to float32)."""
-    n = cp.b.shape[0]
+    n = cp.b.shape[-1]
     gamma = cp.gamma_last
     r = r + gamma * (jnp.abs(c) + r)
     f = _mm(c, cp.W) + cp.b

@@ -12,7 +12,8 @@ lanes are handed over from one chunk of rays to the next (:func:`relu_regions._q
   where its bound stays positive. The next ``h`` is predicted from the room the bounds left: their radius
   grows about quadratically with the stretch length, so ``h`` is scaled by ``sqrt(THETA * room)``
   (``room``: the smallest centre-to-radius ratio of a margin), within ``[STEP_MIN, STEP_MAX]``.
-  Once ``h`` falls below ``h_min`` (a class change is near or the bounds are too loose) the lane walks
+  Once ``h`` falls below ``h_min``, or a failed stretch holds at most ``ROOTS_WALK`` first-layer roots
+  (a class change is near or the bounds are too loose), the lane walks
   region by region from the certified frontier, like the plain walk, until the class change, the range
   end, or a step of positive length past the end of the stretch that failed (so every bout advances:
   no livelock); then it certifies again. Only the float64 walk decides where
@@ -21,8 +22,10 @@ lanes are handed over from one chunk of rays to the next (:func:`relu_regions._q
   boundaries crossed is not known (reported as -1). Walking lanes are gathered into a sub-batch of
   ``walk_lanes`` per step, so the float64 work is spent only on them.
 
-Infinite ``T``: certification stops at the last root of a first-layer unit (beyond it the walk is needed
-to find the unbounded last region).
+Infinite ``T``: the unbounded end is certified once per problem, before the walk, in the variable
+``u = 1 / t`` (``margin_bounds(..., tail=True)``): a certified ``u`` in ``[0, U]`` clears every
+``t >= 1 / U``, and certification in ``t`` then stops there. Where the tail cannot be certified,
+certification stops at the last root of a first-layer unit and the walk finds the unbounded last region.
 """
 
 from __future__ import annotations
@@ -41,16 +44,24 @@ THETA = 0.5
 """Next stretch length: the last one times ``sqrt(THETA * room)``, clipped to ``[STEP_MIN, STEP_MAX]``."""
 STEP_MIN, STEP_MAX = 0.25, 2.0
 H_MIN_REL = 2.0**-6
+"""``h_min`` relative to the certifiable length ``Tc`` of a finite side; ``H_MIN_REL_INF`` for an infinite
+side, whose cap lies far beyond the region where classes change."""
+H_MIN_REL_INF = 2.0**-12
+ROOTS_WALK = 2
+"""After a failed attempt, a stretch where at most this many first-layer units switch is walked."""
 """``h_min`` relative to the certifiable length of a side (``T``, or the last first-layer root)."""
 
 
 class Problems(NamedTuple):
     """Side problems, ``P`` of them: ``ray`` (:class:`Ray` of ``(P, n_1)`` float64 arrays), ``T`` ``(P,)``,
-    ``label`` ``(P,)`` int32."""
+    ``label`` ``(P,)`` int32; for the certified walk (:func:`with_caps`) ``Tc`` ``(P,)``, how far
+    certification goes, and ``tail`` ``(P,)``, whether ``[Tc, T]`` is already certified."""
 
     ray: Ray
     T: Array
     label: Array
+    Tc: Array | None = None
+    tail: Array | None = None
 
 
 class Sides(NamedTuple):
@@ -73,6 +84,7 @@ class Lane(NamedTuple):
     ray: Ray
     T: Array
     Tc: Array  # certification cap
+    tail: Array  # [Tc, T] is certified
     label: Array
     walking: Array
     h: Array
@@ -82,12 +94,37 @@ class Lane(NamedTuple):
     n: Array  # certification attempts and region steps so far
 
 
-def _cert_cap(ray: Ray, T: Array) -> Array:
-    """``T`` if finite, else the last first-layer root ahead (0 if none)."""
+def _last_root(ray: Ray) -> Array:
+    """The last root ahead of a first-layer unit (0 if none)."""
     a1, s1 = ray.a, ray.s
     root = jnp.where(s1 != 0, -a1 / jnp.where(s1 != 0, s1, 1), -jnp.inf)
-    last = jnp.maximum(jnp.max(jnp.where(jnp.isfinite(root), root, -jnp.inf)), 0.0)
-    return jnp.where(jnp.isfinite(T), T, last)
+    return jnp.maximum(jnp.max(jnp.where(jnp.isfinite(root), root, -jnp.inf)), 0.0)
+
+
+def _tail_cap(cp: CertParams, ray: Ray, label: Array) -> tuple[Array, Array]:
+    """``(Tc, tail)`` for an infinite side: with ``R`` the last first-layer root (1 if none), ``u = 1 / t``
+    in ``[0, 1 / R]`` is certified as far as the bounds allow, ``[0, s / R]``; then ``Tc = R / s`` (rounded
+    up) and ``tail`` is True. Else ``Tc = R``, ``tail`` False."""
+    last = _last_root(ray)
+    R = jnp.where(last > 0, last, 1.0)
+    U0 = 1.0 / R
+    s = certified_fraction(margin_bounds(cp, ray, jnp.zeros_like(U0), U0, label, tail=True).low).astype(R.dtype)
+    tail = s > 0
+    # (1 / (s U0)) carries two roundings; the factor makes Tc an upper bound of the exact quotient.
+    Tc = jnp.where(tail, 1.0 / (jnp.where(tail, s, 1.0) * U0) * (1 + 2.0**-40), last)
+    return Tc, tail
+
+
+def with_caps(cp: CertParams, problems: Problems) -> Problems:
+    """``problems`` with the certification caps ``Tc`` and ``tail`` (:class:`Problems`); the tail bound
+    is computed only when some side is infinite."""
+    T = problems.T
+    finite = (T, jnp.zeros(T.shape, bool))
+    Tc, tail = jax.lax.cond(jnp.any(jnp.isinf(T)),
+                            lambda: jax.vmap(_tail_cap, in_axes=(None, 0, 0))(cp, problems.ray, problems.label),
+                            lambda: finite)
+    inf = jnp.isinf(T)
+    return problems._replace(Tc=jnp.where(inf, Tc, T), tail=jnp.where(inf, tail, False))
 
 
 def _init(params, problems: Problems, idx: Array, certify: bool) -> Lane:
@@ -95,9 +132,11 @@ def _init(params, problems: Problems, idx: Array, certify: bool) -> Lane:
     n = idx.shape[0]
     dtype = ray.a.dtype
     zero = jnp.zeros(n, dtype)
-    Tc = jax.vmap(_cert_cap)(ray, T) if certify else zero
+    Tc = problems.Tc[idx] if certify else zero
+    tail = problems.tail[idx] if certify else jnp.zeros(n, bool)
     step = jax.tree.map(lambda v: jnp.broadcast_to(v, (n,) + v.shape), start_step(params, dtype))
-    return Lane(ray, T, Tc, label, walking=~(Tc > 0), h=Tc, h_min=Tc * H_MIN_REL,
+    h_min = Tc * jnp.where(jnp.isinf(T), H_MIN_REL_INF, H_MIN_REL)
+    return Lane(ray, T, Tc, tail, label, walking=~(Tc > 0), h=Tc, h_min=h_min,
                 limit=jnp.full(n, jnp.inf, dtype), step=step, n=jnp.zeros(n, jnp.int32))
 
 
@@ -106,19 +145,28 @@ def _walk(params, lane: Lane) -> tuple[Lane, Array]:
     st = jax.vmap(walk_step, in_axes=(None, 0, 0, 0, 0))(params, lane.ray, lane.T, lane.label, lane.step)
     # Back to certifying only after a step that advanced past the stretch that failed: every bout moves.
     back = (~st.done) & (st.t >= lane.limit) & (st.t > lane.step.t)
-    lane = lane._replace(step=st, walking=~back, h=jnp.where(back, lane.h_min / STEP_MIN, lane.h),
+    lane = lane._replace(step=st, walking=~back, h=jnp.where(back, jnp.maximum(lane.h, lane.h_min / STEP_MIN), lane.h),
                          n=lane.n + 1)
     return lane, st.done
+
+
+def _few_roots(ray: Ray, a: Array, b: Array) -> Array:
+    """Whether at most ``ROOTS_WALK`` first-layer units switch on ``(a, b)`` (per lane): walking the
+    stretch region by region is then cheaper than more certification attempts."""
+    root = -ray.a / jnp.where(ray.s != 0, ray.s, jnp.inf)
+    inside = (root > a[:, None]) & (root < b[:, None])
+    return jnp.sum(inside, axis=-1) <= ROOTS_WALK
 
 
 def _certify(params, cp: CertParams, lane: Lane) -> tuple[Lane, Array]:
     """One certification attempt on ``[t, min(t + h, Tc)]`` for every lane; returns the lanes and whether
     the whole range is certified (no class change up to ``T``)."""
     t, Tc = lane.step.t, lane.Tc
-    b = jnp.minimum(t + lane.h, Tc)
+    beyond = t >= Tc  # a walk bout went past the cap: nothing left to certify
+    b = jnp.maximum(jnp.minimum(t + lane.h, Tc), t)
     mb = jax.vmap(margin_bounds, in_axes=(None, 0, 0, 0, 0))(cp, lane.ray, t, b, lane.label)
     s = jax.vmap(certified_fraction)(mb.low).astype(t.dtype)
-    full = s == 1
+    full = (s == 1) | beyond
     adv = s * (b - t)
     # A partial advance must be large against the rounding of t + adv (its safety factor is 2^-12).
     partial = (~full) & (adv > 2.0**-30 * jnp.abs(t))
@@ -127,8 +175,8 @@ def _certify(params, cp: CertParams, lane: Lane) -> tuple[Lane, Array]:
     grow = jnp.sqrt(jnp.maximum(THETA * room, 0))
     h_new = (b - t) * jnp.clip(grow, STEP_MIN, STEP_MAX)
     reached = full & (b >= Tc)
-    finished = reached & (Tc >= lane.T)
-    walk = ~finished & (reached | (h_new < lane.h_min))
+    finished = reached & ((Tc >= lane.T) | lane.tail)
+    walk = ~finished & (reached | (h_new < lane.h_min) | (~full & _few_roots(lane.ray, t_new, b)))
     limit = jnp.where(reached, jnp.inf, b)
     # The walk restarts at the frontier with nothing pinned (its own bounds certify what it decides);
     # whether every decision so far was certified carries over.

@@ -16,7 +16,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from relu_regions._config import EngineConfig
-from relu_regions._engine import Problems, Sides, advance, empty_sides, idle_lanes
+from relu_regions._engine import Problems, Sides, advance, empty_sides, idle_lanes, with_caps
 from relu_regions._sharding import per_device, shard_rows
 from relu_regions._walk import first_layer, label_of, reverse, walk_to_class_change
 
@@ -31,17 +31,30 @@ def side_problems(params, xs, ds, t_min, t_max, accurate: bool = False) -> tuple
     return label, problems
 
 
-def _start_local(params, cp, xs, ds, t_min, t_max, *, n_lanes):
-    _, problems = side_problems(params, xs, ds, t_min, t_max)
-    return idle_lanes(params, problems, n_lanes, cp is not None), empty_sides(2 * xs.shape[0], xs.dtype)
+def _problems_local(params, cp, xs, ds, t_min, t_max, *, accurate):
+    label, problems = side_problems(params, xs, ds, t_min, t_max, accurate)
+    return label, (problems if cp is None else with_caps(cp, problems))
 
 
-def _advance_local(params, cp, xs, ds, t_min, t_max, n_new, lanes, carried, *, walk_lanes, max_steps):
-    label, problems = side_problems(params, xs, ds, t_min, t_max)
+@partial(jax.jit, static_argnames=("mesh", "accurate"))
+def _problems(params, cp, xs, ds, t_min, t_max, mesh=None, accurate=False):
+    """Labels ``(B,)`` and the side problems of one chunk (with certification caps if ``cp``), computed
+    once per chunk: the call that drains the lanes reuses them."""
+    fn = partial(_problems_local, accurate=accurate)
+    if mesh is not None:
+        fn = per_device(fn, mesh, n_replicated=2, n_out=2)
+    return fn(params, cp, xs, ds, t_min, t_max)
+
+
+def _start_local(params, cp, problems, *, n_lanes):
+    return idle_lanes(params, problems, n_lanes, cp is not None), empty_sides(problems.T.shape[0], problems.T.dtype)
+
+
+def _advance_local(params, cp, problems, n_new, lanes, carried, *, walk_lanes, max_steps):
     done, lanes, carried = advance(params, cp, problems, lanes, carried, n_new[0], walk_lanes=walk_lanes,
                                    max_steps=max_steps)
     per_ray = jax.tree.map(lambda a: a.reshape(2, -1).T, done)  # (chunk, 2): forwards, backwards
-    return per_ray, label, lanes, carried
+    return per_ray, lanes, carried
 
 
 @partial(jax.jit, static_argnames=("max_steps", "accurate"))
@@ -58,12 +71,12 @@ def lane_counts(chunk: int, certify: bool, config: EngineConfig) -> tuple[int, i
     return n_lanes, (min(config.walk_lanes, n_lanes) if certify else n_lanes)
 
 
-def _start(params, cp, xs, ds, t_min, t_max, n_lanes, mesh=None):
+def _start(params, cp, problems, n_lanes, mesh=None):
     """Free lanes and empty carried results, built from their shapes only (nothing to compile)."""
     fn = partial(_start_local, n_lanes=n_lanes)
     if mesh is not None:
         fn = per_device(fn, mesh, n_replicated=2, n_out=2)
-    lanes, carried = jax.eval_shape(fn, params, cp, xs, ds, t_min, t_max)
+    lanes, carried = jax.eval_shape(fn, params, cp, problems)
     fill = lambda s, v=0: np.full(s.shape, v, s.dtype)
     lanes = lanes._replace(slot=fill(lanes.slot, -1), state=jax.tree.map(fill, lanes.state))
     out = (lanes, jax.tree.map(fill, carried))
@@ -71,11 +84,11 @@ def _start(params, cp, xs, ds, t_min, t_max, n_lanes, mesh=None):
 
 
 @partial(jax.jit, static_argnames=("walk_lanes", "max_steps", "mesh"), donate_argnames=("lanes", "carried"))
-def _advance(params, cp, xs, ds, t_min, t_max, n_new, lanes, carried, walk_lanes, max_steps, mesh=None):
+def _advance(params, cp, problems, n_new, lanes, carried, walk_lanes, max_steps, mesh=None):
     fn = partial(_advance_local, walk_lanes=walk_lanes, max_steps=max_steps)
     if mesh is not None:
-        fn = per_device(fn, mesh, n_replicated=2, n_out=4)
-    return fn(params, cp, xs, ds, t_min, t_max, n_new, lanes, carried)
+        fn = per_device(fn, mesh, n_replicated=2, n_out=3)
+    return fn(params, cp, problems, n_new, lanes, carried)
 
 
 def solve_rays(params, cp, arrays, *, batch_size: int, max_steps: int, config: EngineConfig,
@@ -90,7 +103,7 @@ def solve_rays(params, cp, arrays, *, batch_size: int, max_steps: int, config: E
     n = arrays[0].shape[0]
     if n == 0:
         return None
-    if accurate or (mesh is None and n <= config.small):  # the plain walk: both paths' answers, one kernel
+    if mesh is None and n <= config.small and (cp is None or not accurate):  # the plain walk, one kernel
         sides, label = jax.device_get(_walk_small(params, *arrays, max_steps=max_steps, accurate=accurate))
         return sides, label
     n_dev = 1 if mesh is None else mesh.devices.size
@@ -107,14 +120,17 @@ def solve_rays(params, cp, arrays, *, batch_size: int, max_steps: int, config: E
 
     n_new = np.full(n_dev, 2 * per_dev, np.int32)
     run = partial(_advance, params, cp, walk_lanes=walk_lanes, max_steps=max_steps, mesh=mesh)
-    lanes, carried = _start(params, cp, *padded(0), n_lanes=n_lanes, mesh=mesh)
+    lanes = carried = None
     sides, labels = [], []
     for k, start in enumerate(tqdm(starts, disable=not progress, desc=desc, unit="chunk")):
-        done, label, lanes, carried = run(*padded(start), n_new, lanes, carried)
+        label, problems = _problems(params, cp, *padded(start), mesh=mesh, accurate=accurate)
+        if lanes is None:
+            lanes, carried = _start(params, cp, problems, n_lanes=n_lanes, mesh=mesh)
+        done, lanes, carried = run(problems, n_new, lanes, carried)
         labels.append(np.asarray(label)[: min(chunk, n - start)])
         if k:
             sides.append(jax.device_get(done))
-    done, _, _, _ = run(*padded(starts[-1]), np.zeros(n_dev, np.int32), lanes, carried)
+    done, _, _ = run(problems, np.zeros(n_dev, np.int32), lanes, carried)
     sides.append(jax.device_get(done))
     sides = jax.tree.map(lambda *parts: np.concatenate(parts)[:n], *sides)
     return sides, np.concatenate(labels)

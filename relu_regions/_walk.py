@@ -96,24 +96,41 @@ def _two_sum(a: Array, b: Array) -> tuple[Array, Array]:
     return s, (a - (s - z)) + (b - z)
 
 
-def _head(a: Array, drop: int) -> tuple[Array, Array]:
-    """``a = h + (a - h)`` exactly, ``h`` keeping the top ``53 - drop`` mantissa bits (by bit masking: no
-    arithmetic a compiler could contract or reassociate)."""
-    i = jax.lax.bitcast_convert_type(a, jnp.int64)
-    h = jax.lax.bitcast_convert_type(i & jnp.int64(~((1 << drop) - 1)), a.dtype)
-    return h, a - h
+SLICES = 3
+"""Slices per operand of the compensated first layer; products of slices ``i + j <= SLICES + 1`` are kept."""
+
+
+def _slices(v: Array, axis: int, beta: int) -> tuple[list[Array], list[Array]]:
+    """``v`` cut into ``SLICES`` parts along ``axis``: part ``i`` is ``v``'s rest rounded to a multiple of
+    ``2^(E - i beta)``, ``2^E > max |v|`` along ``axis``, so a part is at most ``2^beta`` of its units.
+    Returns the parts and ``rest_i`` ``>= |v - parts_1 - ... - parts_i|`` (half the unit)."""
+    _, E = jnp.frexp(jnp.max(jnp.abs(v), axis=axis, keepdims=True))
+    parts, rests, rem = [], [], v
+    for i in range(1, SLICES + 1):
+        unit = jnp.ldexp(jnp.ones_like(v[..., :1] if axis == -1 else v[:1]), jnp.maximum(E - i * beta, -1000))
+        q = jnp.round(rem / unit) * unit
+        parts.append(q)
+        rem = rem - q
+        rests.append(unit * 0.5)
+    return parts, rests
 
 
 def _dot2(x: Array, W: Array, b: Array) -> tuple[Array, Array]:
-    """``x @ W + b`` ``(m,)`` to about one rounding, with a rigorous error bound. ``x`` is cut into three
-    18-bit parts and ``W`` into two 27-bit parts, so every partial product is exact; the ``6 n + 1`` terms
-    are summed as a tree of error-free additions whose errors are summed too."""
-    x1, r = _head(x, 35)
-    x2, x3 = _head(r, 35)
-    w1, w2 = _head(W, 26)
-    prods = [xi[:, None] * wj for xi in (x1, x2, x3) for wj in (w1, w2)]
-    terms = jnp.concatenate(prods + [b[None, :]])
-    mag = jnp.sum(jnp.abs(terms), axis=0)
+    """``x @ W + b`` ``(m,)`` to about one rounding, with a rigorous error bound (Ozaki's scheme).
+
+    ``x`` and each column of ``W`` are cut into ``SLICES`` parts on fixed grids (:func:`_slices`) with
+    ``2 beta + log2 n <= 52``: a product of parts sums ``n`` integer multiples of one unit below
+    ``2^53`` units, so the six matrix products ``x_i @ W_j``, ``i + j <= 4``, are exact. The dropped
+    products are bounded by the parts' rests; the six results and ``b`` are summed by error-free additions."""
+    n = x.shape[-1]
+    beta = (52 - max(n - 1, 1).bit_length()) // 2
+    xs, rx = _slices(x, -1, beta)
+    ws, rw = _slices(W, 0, beta)
+    terms = [mm(xs[i], ws[j]) for i in range(SLICES) for j in range(SLICES) if i + j <= SLICES - 1]
+    # Dropped: x W - sum_{i+j<=S+1} x_i W_j = sum_j (x - x_1..x_{S+1-j}) W_j + x (W - W_1..W_S).
+    colabs = [jnp.sum(jnp.abs(w), axis=0) for w in ws]
+    dropped = sum(rx[SLICES - 1 - j] * colabs[j] for j in range(SLICES)) + jnp.sum(jnp.abs(x)) * rw[-1][0]
+    terms = jnp.stack(terms + [jnp.broadcast_to(b, terms[0].shape)])
     errs, levels = [], 0
     while terms.shape[0] > 1:
         if terms.shape[0] % 2:
@@ -121,11 +138,14 @@ def _dot2(x: Array, W: Array, b: Array) -> tuple[Array, Array]:
         terms, q = _two_sum(terms[0::2], terms[1::2])
         errs.append(q)
         levels += 1
-    E = jnp.concatenate(errs) if errs else jnp.zeros_like(terms)
+    E = jnp.concatenate(errs)
+    mag = jnp.sum(jnp.abs(E), axis=0)
     total = terms[0] + jnp.sum(E, axis=0)
     g = _gamma(E.shape[0])
-    # |sum E| <= u * levels * mag; its float sum errs by g times that; the last addition by one rounding.
-    err = U * jnp.abs(total) + g * U * (levels + 1) * mag * (1 + g) + _underflow(jnp.concatenate([x, b]), E.shape[0] + 8)
+    # The error terms sum to within g * mag; the last addition rounds once. Products of parts may
+    # underflow (tiny units): a slack per product.
+    err = (U * jnp.abs(total) + g * mag + dropped * (1 + 2 * _gamma(n))  # (the sums of |.| rounded down)
+           + _underflow(jnp.concatenate([x, b]), len(E) * (n + 8)))
     return total, err * (1 + 8 * U)
 
 

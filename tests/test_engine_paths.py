@@ -164,9 +164,63 @@ def test_infinite_ranges_and_zero_direction(rng):
     params = random_net(rng, [4, 32, 32, 3])
     xs, ds = rng.normal(size=(20, 4)), rng.normal(size=(20, 4))
     ds[3] = 0.0
-    both_paths(params, xs, ds, -np.inf, np.inf)
-    lo_lim, hi_lim = -rng.random(20) * 3, np.where(rng.random(20) < 0.5, np.inf, 2.0)
-    both_paths(params, xs, ds, lo_lim, hi_lim)
+    for config in (None, FEW_LANES):  # the plain walk of small batches, and the lanes with tail certificates
+        both_paths(params, xs, ds, -np.inf, np.inf, config=config)
+        lo_lim, hi_lim = -rng.random(20) * 3, np.where(rng.random(20) < 0.5, np.inf, 2.0)
+        both_paths(params, xs, ds, lo_lim, hi_lim, config=config)
+
+
+@pytest.mark.parametrize("scale", [1.0, 1e3])
+def test_tail_bounds_are_sound(rng, scale):
+    """In ``u = 1 / t`` the float32 lower bounds never exceed the true margins divided by ``t``
+    (``u = 0``: their limit, the network without biases at the direction)."""
+    params = random_net(rng, [5, 16, 16, 4])
+    params = [(W, b * scale) for W, b in params]
+    n_pass = 0
+    with jax.enable_x64(True):
+        p = cast_params(params, jnp.float64)
+        cp = prepare(p)
+        bound = jax.jit(jax.vmap(lambda c, r, a, b, l: margin_bounds(c, r, a, b, l, tail=True),
+                                 in_axes=(None, 0, 0, 0, 0)))
+        xs, ds = rng.normal(size=(300, 5)), rng.normal(size=(300, 5))
+        a = np.where(rng.random(300) < 0.3, 0.0, 10.0 ** rng.uniform(-4, 0, 300))
+        b = a + 10.0 ** rng.uniform(-4, 0.5, 300)
+        a1 = xs @ params[0][0] + params[0][1]
+        s1 = ds @ params[0][0]
+        labels = np.argmax(logits(params, s1 + b[:, None] * a1), axis=1).astype(np.int32)
+        rays = jax.vmap(first_layer, in_axes=(None, 0, 0))(p, xs, ds)
+        low = np.asarray(bound(cp, rays, a, b, labels).low, dtype=np.float64)
+    u = np.linspace(0, 1, 257)
+    homogeneous = [(W, 0 * bias) for W, bias in params]
+    for i in range(len(xs)):
+        us = a[i] + u * (b[i] - a[i])
+        # margins / t at t = 1 / us: the net with biases scaled by us, at s1 + us a1 (us = 0 included)
+        z = s1[i][None, :] + us[:, None] * a1[i][None, :]
+        h = z
+        for W, bias in params[1:]:
+            h = np.maximum(h, 0) @ W + us[:, None] * bias
+        margin = h[:, labels[i], None] - h
+        others = np.arange(h.shape[1]) != labels[i]
+        lower = (1 - u[:, None]) * low[i, 0][None, others] + u[:, None] * low[i, 1][None, others]
+        assert np.all(lower <= margin[:, others] + 1e-9 * (1 + np.abs(h).max())), i
+        n_pass += np.all(lower > 0)
+    assert homogeneous and n_pass > 30, "the test should include certified stretches"
+
+
+def test_far_change_on_an_infinite_range():
+    """A class change far out (t near 1e5), made by second-layer units only, lies inside the stretch the
+    tail certificate (``u = 1 / t`` in ``[0, 1]``) first tries; the GI must still end there."""
+    a = 1e5
+    W1, b1 = np.array([[1.0]]), np.array([0.0])
+    W2, b2 = np.ones((1, 4)), np.array([0.0, -a, -a - 1, -a - 2])
+    W3 = np.array([[1e-3, 0.0], [0.0, 1e3], [0.0, -2e3], [0.0, 1e3]])
+    params = net((W1, b1), (W2, b2), (W3, np.array([0.5, 0.0])))
+    xs, ds = np.array([[0.25], [0.5]]), np.array([[1.0], [-1.0]])
+    full, fast = both_paths(params, xs, ds, -np.inf, np.inf, config=FEW_LANES)
+    h = (0.5 + 1e3 * a) / (1e3 - 1e-3)  # the first hidden unit's value where class 1 overtakes
+    assert fast.hi[0] == pytest.approx(h - 0.25, rel=1e-12) and fast.hi_class[0] == 1
+    assert fast.lo[1] == pytest.approx(0.5 - h, rel=1e-12) and fast.lo_class[1] == 1
+    assert fast.lo[0] == -np.inf and fast.hi[1] == np.inf
 
 
 def test_without_hidden_layers():
