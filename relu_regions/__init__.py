@@ -31,7 +31,7 @@ if TYPE_CHECKING:  # the lazy table below is read from these lines
     from relu_regions._regions import activation_pattern, effective_weights, local_linear_map
     from relu_regions.results import load_intervals, save_intervals
     from relu_regions._sampled import sampled_interval, sampled_intervals
-    from relu_regions._sharding import exact_intervals_sharded
+    from relu_regions._sharding import exact_intervals_sharded, init_distributed
     from relu_regions._trace import Program, TraceError, trace
     from relu_regions._validate import ParamsError, check_params
     from relu_regions.studies import gi_study
@@ -60,6 +60,7 @@ __all__ = [
     "from_onnx",
     "gi_study",
     "inf_norm",
+    "init_distributed",
     "linear_pieces",
     "load_intervals",
     "local_linear_map",

@@ -26,6 +26,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import os
+import zipfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,7 +36,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from relu_regions._atomic import atomic_path, write_json_atomic
-from relu_regions.results import RayResults, ResultWriter, intervals_table
+from relu_regions.results import RayResults, distributed, intervals_table, run_chunks
 
 #: The ray families :func:`gi_study` knows.
 FAMILIES = ("same-label", "any", "random", "pca")
@@ -72,6 +73,8 @@ def load_model(spec) -> list[tuple[np.ndarray, np.ndarray]]:
         path = Path(text).expanduser()
         if not path.is_file():
             raise StudyError(f"model {text}: no such file")
+        if not zipfile.is_zipfile(path):
+            raise StudyError(f"model {text}: not an .npz archive (numpy.savez writes one)")
         with np.load(path, allow_pickle=False) as data:
             keys = set(data.files)
             for w, b in (("W{}", "b{}"), ("W_{}", "b_{}")):
@@ -85,7 +88,10 @@ def load_model(spec) -> list[tuple[np.ndarray, np.ndarray]]:
     if ":" in text:
         module_name, _, func_name = text.rpartition(":")
         func = _import_function(module_name, func_name, text)
-        params = func()
+        try:
+            params = func()
+        except Exception as exc:  # the user's code: say whose error it is, in one line
+            raise StudyError(f"model {text}: {func_name}() raised {type(exc).__name__}: {exc}") from exc
         try:
             return rr.check_params(params)
         except (TypeError, ValueError) as exc:
@@ -100,13 +106,20 @@ def _import_function(module_name: str, func_name: str, text: str) -> Callable:
         if not path.is_file():
             raise StudyError(f"model {text}: no such file {path}")
         spec = importlib.util.spec_from_file_location(path.stem, path)
+        if spec is None or spec.loader is None:
+            raise StudyError(f"model {text}: {path} is not a Python file")
         module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
+        try:
+            spec.loader.exec_module(module)
+        except Exception as exc:
+            raise StudyError(f"model {text}: running {path} raised {type(exc).__name__}: {exc}") from exc
     else:
         try:
             module = importlib.import_module(module_name)
         except ImportError as exc:
             raise StudyError(f"model {text}: cannot import {module_name!r} ({exc}); is it on PYTHONPATH?") from exc
+        except Exception as exc:
+            raise StudyError(f"model {text}: importing {module_name!r} raised {type(exc).__name__}: {exc}") from exc
     func = getattr(module, func_name, None)
     if not callable(func):
         raise StudyError(f"model {text}: {module_name} has no function {func_name!r}")
@@ -117,12 +130,19 @@ def load_arrays(path) -> tuple[np.ndarray, np.ndarray | None]:
     """``(X, y)`` from an ``.npz`` with arrays ``X`` (``(n, d)``; images are flattened) and optionally
     ``y`` (``(n,)`` integer labels); lower-case ``x`` works too. An ``.npy`` file is ``X`` alone."""
     path = Path(path).expanduser()
+    if path.is_dir():
+        raise StudyError(f"data {path}: a directory; give the .npz (or .npy) file")
     if not path.is_file():
         raise StudyError(f"data {path}: no such file")
     if path.suffix.lower() == ".npy":
-        return np.load(path, allow_pickle=False), None
+        try:
+            return np.load(path, allow_pickle=False), None
+        except (ValueError, OSError, EOFError) as exc:
+            raise StudyError(f"data {path}: not a readable .npy array ({exc})") from exc
     if path.suffix.lower() != ".npz":
         raise StudyError(f"data {path}: expected an .npz (arrays X and y) or an .npy (X)")
+    if not zipfile.is_zipfile(path):
+        raise StudyError(f"data {path}: not an .npz archive (numpy.savez writes one)")
     with np.load(path, allow_pickle=False) as data:
         keys = set(data.files)
         xk = "X" if "X" in keys else "x" if "x" in keys else None
@@ -230,9 +250,11 @@ def _families(X, y, pairs, n_rays, rng) -> list[_Family]:
 class GIStudy:
     """What :func:`gi_study` returns: ``results`` (per-ray table, one row per ray, see
     :mod:`relu_regions.results`), ``summary`` (per direction kind: counts and GI-length quantiles),
-    ``settings``, and the files written (``out``, ``figure``; ``None`` without ``out``)."""
+    ``settings``, and the files written (``out``, ``figure``; ``None`` without ``out``). ``results`` is
+    ``None`` (and ``summary`` empty) on the processes other than 0 of a ``jax.distributed`` run that
+    wrote ``out``."""
 
-    results: RayResults
+    results: RayResults | None
     summary: dict
     settings: dict
     out: Path | None = None
@@ -245,7 +267,9 @@ def _summary(table: Mapping[str, np.ndarray], y: np.ndarray, t_range) -> dict:
     for kind in dict.fromkeys(table["direction"].tolist()):
         m = table["direction"] == kind
         length, n_regions = table["length"][m], table["n_regions"][m]
-        q = np.quantile(length, [0.05, 0.25, 0.5, 0.75, 0.95]) if len(length) else [np.nan] * 5
+        finite = np.isfinite(length).all()  # infinite GIs (unbounded ranges): no interpolation with inf
+        q = (np.quantile(length, [0.05, 0.25, 0.5, 0.75, 0.95], method="linear" if finite else "inverted_cdf")
+             if len(length) else [np.nan] * 5)
         full = (table["lo"][m] <= t_range[0]) & (table["hi"][m] >= t_range[1])
         counted = n_regions[n_regions >= 0]
         out[kind] = {
@@ -287,12 +311,18 @@ def _figure(path: Path, table, summary: dict, t_range, title: str) -> Path:
     return path
 
 
+def _lead() -> bool:
+    import jax
+
+    return jax.process_index() == 0
+
+
 def gi_study(model: Any, X: ArrayLike, y: ArrayLike | None = None, *, pairs: str | Sequence[str] = "same-label",
              t_range: tuple[float, float] = (-1.0, 2.0),
              n_rays: int = 2000, seed: int = 0, method: str = "exact", n_samples: int = 1000,
              count_regions: bool = True, batch_size: int = 2048, chunk_size: int = 4096,
              out: str | os.PathLike | None = None, format: str | None = None, figure: bool = True,
-             progress: bool = True, meta: Mapping[str, Any] | None = None) -> GIStudy:
+             progress: bool = True, meta: Mapping[str, Any] | None = None, sharded: bool = False) -> GIStudy:
     """Exact (or sampled) GIs of ``model`` along rays through your data ``X``.
 
     Args:
@@ -316,6 +346,13 @@ def gi_study(model: Any, X: ArrayLike, y: ArrayLike | None = None, *, pairs: str
         format: ``"parquet"``, ``"csv"`` or ``None`` (Parquet if pyarrow is installed).
         progress: tqdm bars over rays.
         meta: more settings to record with the results.
+        sharded: split every chunk of rays over all local JAX devices
+            (:func:`relu_regions.exact_intervals_sharded`; ``batch_size`` then counts rays per device).
+            In a ``jax.distributed`` run (several processes, see
+            :func:`relu_regions._sharding.init_distributed`) every process calls ``gi_study`` with the
+            same arguments, each chunk is split over the processes and their devices, and process 0
+            alone writes ``out``; it returns the study, the other processes a :class:`GIStudy` with
+            ``results=None`` and an empty summary.
 
     Returns a :class:`GIStudy`.
     """
@@ -349,8 +386,15 @@ def gi_study(model: Any, X: ArrayLike, y: ArrayLike | None = None, *, pairs: str
         raise StudyError(f"t_range must contain 0, got ({t_min}, {t_max})")
     if method not in ("exact", "sampled"):
         raise StudyError(f"method must be 'exact' or 'sampled', got {method!r}")
+    if method == "sampled" and not (np.isfinite(t_min) and np.isfinite(t_max)):
+        raise StudyError(f"method='sampled' needs a finite t_range, got ({t_min}, {t_max})")
     if n_rays < 1 or chunk_size < 1:
         raise StudyError("n_rays and chunk_size must be positive")
+    many = distributed()
+    if many and method != "exact":
+        raise StudyError("method='sampled' is not split over the processes of a jax.distributed run; use "
+                         "method='exact' or one process")
+    exact_fn = rr.exact_intervals_sharded if (sharded or many) else rr.exact_intervals
 
     rng = np.random.default_rng(seed)
     families = _families(X, y, fams, int(n_rays), rng)
@@ -370,7 +414,7 @@ def gi_study(model: Any, X: ArrayLike, y: ArrayLike | None = None, *, pairs: str
         xs, ds = np.concatenate(xs), np.concatenate(ds)
         columns = {k: np.concatenate([c[k] for c in cols]) for k in cols[0]}
         if method == "exact":
-            iv = rr.exact_intervals(params, xs, ds, t_min, t_max, batch_size=batch_size, count_regions=count_regions)
+            iv = exact_fn(params, xs, ds, t_min, t_max, batch_size=batch_size, count_regions=count_regions)
         else:
             iv = rr.sampled_intervals(params, xs, ds, t_min, t_max, n=n_samples, batch_size=batch_size)
         return iv, columns
@@ -386,7 +430,7 @@ def gi_study(model: Any, X: ArrayLike, y: ArrayLike | None = None, *, pairs: str
         parts = []
         from tqdm.auto import tqdm
 
-        with tqdm(total=total, disable=not progress, desc=f"{method} GIs", unit="ray") as bar:
+        with tqdm(total=total, disable=not progress or (many and not _lead()), desc=f"{method} GIs", unit="ray") as bar:
             for s in range(0, total, chunk_size):
                 e = min(total, s + chunk_size)
                 iv, cols = compute(s, e)
@@ -400,8 +444,10 @@ def gi_study(model: Any, X: ArrayLike, y: ArrayLike | None = None, *, pairs: str
         out = Path(out).expanduser()
         if out.exists() and not out.is_dir():
             raise StudyError(f"out {out} is a file, not a directory")
-        writer = ResultWriter(out / RAYS_DIR, settings, format=format)
-        results = writer.run(compute, total, chunk_size, progress=progress, desc=f"{method} GIs")
+        results = run_chunks(out / RAYS_DIR, settings, compute, total, chunk_size, format=format, progress=progress,
+                             desc=f"{method} GIs")
+        if results is None:  # a process other than 0 of a jax.distributed run: process 0 wrote everything
+            return GIStudy(results=None, summary={}, settings=settings, out=out)
         files.append(out / RAYS_DIR)
 
     summary = _summary(results.columns, y, (t_min, t_max))

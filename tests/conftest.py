@@ -79,6 +79,7 @@ SLOW_TESTS = {
     "tests/test_random_nets.py::test_wide_deep_nets_match_reference": 5,
     "tests/test_random_nets.py::test_real_mnist_rays_match_reference": 2,
     "tests/test_norms.py::test_cli_norms_quick_end_to_end": 6,
+    "tests/test_distributed.py::test_two_processes_equal_one": 60,  # 25 s on an idle machine
 }
 QUICK_EXAMPLES, THOROUGH_EXAMPLES = 6, 60
 settings.register_profile("quick", max_examples=QUICK_EXAMPLES, deadline=None,

@@ -146,3 +146,58 @@ def test_expected_errors_are_one_line_with_exit_code_2(tmp_path, capsys, monkeyp
         for needle in needles:
             assert needle in err
     assert not (tmp_path / "o").exists()  # failed before writing anything
+
+
+def test_negative_numbers_are_values_not_options():
+    parser = build_parser(["gi"])
+    args = parser.parse_args(["gi", "--model", "m.npz", "--data", "d.npz", "--range", "-inf", "inf"])
+    assert args.range == [float("-inf"), float("inf")]
+    args = parser.parse_args(["gi", "--model", "m.npz", "--data", "d.npz", "--range", "-1e-3", "2"])
+    assert args.range == [-1e-3, 2.0]
+
+
+def test_bad_inputs_of_gi_plane_and_norms_are_one_line(tmp_path, capsys, monkeypatch):
+    """Adversarial inputs: every one ends with one line on stderr and exit status 2, before any work."""
+    import numpy as np
+
+    monkeypatch.chdir(tmp_path)
+    rng = np.random.default_rng(0)
+    np.savez("w.npz", W0=rng.normal(size=(6, 8)), b0=np.zeros(8), W1=rng.normal(size=(8, 3)), b1=np.zeros(3))
+    np.savez("data.npz", X=rng.random((12, 6)), y=np.arange(12) % 3)
+    np.savez("narrow.npz", X=rng.random((12, 3)))
+    np.savez("nan.npz", X=np.full((4, 6), np.nan))
+    (tmp_path / "garbage.npz").write_text("not a zip")
+    (tmp_path / "mod.py").write_text("def bad():\n    raise RuntimeError('boom')\ndef three():\n    return 3\n")
+    (tmp_path / "a_file").write_text("x")
+    gi = ["gi", "--model", "w.npz", "--data", "data.npz", "--out", "o", "--no-progress"]
+    cases = [
+        (["gi", "--model", "nope.npz", "--data", "data.npz"], "no such file"),
+        (["gi", "--model", "garbage.npz", "--data", "data.npz"], "not an .npz archive"),
+        (["gi", "--model", "mod.py:bad", "--data", "data.npz"], "bad() raised RuntimeError: boom"),
+        (["gi", "--model", "mod.py:three", "--data", "data.npz"], "did not return a valid list"),
+        (["gi", "--model", "mod.py:nothing", "--data", "data.npz"], "has no function"),
+        (["gi", "--model", "no_such_module:f", "--data", "data.npz"], "cannot import"),
+        (["gi", "--model", "w.npz", "--data", "garbage.npz"], "not an .npz archive"),
+        (["gi", "--model", "w.npz", "--data", "narrow.npz"], "3 features per row"),
+        (["gi", "--model", "w.npz", "--data", "nan.npz"], "non-finite"),
+        (["gi", "--model", "w.npz", "--data", str(tmp_path)], "a directory"),
+        ([*gi, "--range", "1", "2"], "must contain 0"),
+        ([*gi, "--range", "-inf", "inf", "--method", "sampled"], "needs a finite t_range"),
+        (["gi", "--model", "w.npz", "--data", "data.npz", "--out", "a_file"], "is an existing file"),
+        (["plane", "--model", "w.npz", "--data", "data.npz", "--indices", "0", "0", "1", "--out", "p"], "one line"),
+        (["plane", "--model", "w.npz", "--data", "data.npz", "--indices", "0", "1", "99", "--out", "p"], "out of range"),
+        (["plane", "--model", "w.npz", "--out", "p"], "takes 6 inputs"),
+        (["norms", "--n-points", "0", "--out", "n"], "--n-points must be a positive integer"),
+    ]
+    for argv, needle in cases:
+        assert main(argv) == 2, argv
+        err = capsys.readouterr().err
+        assert err.startswith(f"relu-regions {argv[0]}: error: ") and err.count("\n") == 1, (argv, err)
+        assert needle in err, (argv, err)
+    for argv in (["gi", "--model", "w.npz"], [*gi, "--n-rays", "0"], [*gi, "--pairs", "bogus"], ["bogus"], []):
+        with pytest.raises(SystemExit) as exc:  # usage errors: argparse's exit, one line too
+            main(argv)
+        assert exc.value.code == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and ": error: " in err and "--help" in err, (argv, err)
+    assert not (tmp_path / "o").exists() and not (tmp_path / "p").exists()

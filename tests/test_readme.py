@@ -16,7 +16,8 @@ ROOT = Path(__file__).resolve().parents[1]
 #: The README and the guides whose examples must run as written (pages that need optional packages,
 #: such as the ONNX guide, are tested where those packages are).
 DOCS = [ROOT / "README.md", *(ROOT / "docs" / name for name in
-                              ("index.md", "concepts.md", "own-data.md", "results-format.md", "cli.md"))]
+                              ("index.md", "concepts.md", "own-data.md", "results-format.md", "cli.md",
+                               "scale.md"))]
 FENCE = re.compile(r"^```(\w+)\n(.*?)^```$", re.S | re.M)
 
 

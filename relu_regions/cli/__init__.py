@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -72,11 +73,26 @@ class _VersionAction(argparse.Action):
         parser.exit()
 
 
+class _Parser(argparse.ArgumentParser):
+    """An ``ArgumentParser`` whose usage errors are one line (``relu-regions gi: error: argument
+    --n-rays: ...; see relu-regions gi --help``) instead of the usage text and the error; subparsers
+    inherit the class. Negative numbers such as ``-inf`` or ``-1e-3`` are values, not options."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if hasattr(self, "_negative_number_matcher"):  # argparse's own: only -1, -.5, ...
+            self._negative_number_matcher = re.compile(r"^-(\d+\.?\d*(e[-+]?\d+)?|\.\d+(e[-+]?\d+)?|inf|infinity)$",
+                                                       re.IGNORECASE)
+
+    def error(self, message: str):
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser(commands: list[str] | None = None) -> argparse.ArgumentParser:
     """The full parser. ``commands`` names the subcommands whose modules are imported and registered
     with all their options (default: all of them); the others get a placeholder parser that carries
     only their help line."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="relu-regions",
         description="Exact linear regions and generalization intervals of ReLU networks.")
     parser.add_argument("--version", action=_VersionAction, help="print the version and exit")

@@ -42,20 +42,39 @@ def register(subparsers) -> None:
                    help="per-ray results format (default: parquet if pyarrow is installed, else csv)")
     p.add_argument("--chunk-size", type=_positive_int, default=4096, help="rays per written chunk")
     p.add_argument("--out", type=Path, default=Path("results/gi"), help="output directory (default: %(default)s)")
+    p.add_argument("--sharded", action="store_true",
+                   help="split the rays over every local JAX device (several GPUs, or CPU devices made with "
+                        "XLA_FLAGS=--xla_force_host_platform_device_count=N)")
+    p.add_argument("--distributed", action="store_true",
+                   help="one of several processes of a jax.distributed run (start the same command once per "
+                        "process with JAX_COORDINATOR_ADDRESS=host:port, JAX_NUM_PROCESSES and JAX_PROCESS_ID set, "
+                        "or under SLURM / Open MPI); rays are split over the processes and their devices, "
+                        "process 0 writes --out")
     p.add_argument("--no-figure", action="store_true", help="skip gi_summary.png")
     p.add_argument("--no-progress", action="store_true", help="hide progress bars")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.distributed:
+        from relu_regions._sharding import init_distributed
+
+        try:
+            init_distributed()
+        except (RuntimeError, ValueError, TypeError) as exc:
+            raise ValueError(f"--distributed: could not join the jax.distributed run ({str(exc).splitlines()[0]}); "
+                             "set JAX_COORDINATOR_ADDRESS=host:port, JAX_NUM_PROCESSES and JAX_PROCESS_ID, "
+                             "or run under SLURM / Open MPI") from None
     from relu_regions.studies import gi_study, load_arrays
 
     X, y = load_arrays(args.data)
     study = gi_study(args.model, X, y, pairs=args.pairs, t_range=tuple(args.range), n_rays=args.n_rays,
                      seed=args.seed, method=args.method, n_samples=args.samples, count_regions=not args.fast,
                      chunk_size=args.chunk_size, out=args.out, format=args.format, figure=not args.no_figure,
-                     progress=not args.no_progress,
+                     progress=not args.no_progress, sharded=args.sharded,
                      meta={"model": str(args.model), "data": str(Path(args.data).expanduser().resolve())})
+    if study.results is None:  # another process of a jax.distributed run wrote the results
+        return 0
     print(f"{'direction':<10} {'n':>7} {'median':>8} {'q25':>8} {'q75':>8} {'whole range':>11}  label = y")
     for kind, s in study.summary.items():
         print(f"{kind:<10} {s['n']:>7} {s['median']:8.4g} {s['q25']:8.4g} {s['q75']:8.4g} "

@@ -44,11 +44,14 @@ def register(subparsers) -> None:
 
 def _positive(value, flag):
     if value is not None and value < 1:
-        raise SystemExit(f"relu-regions norms: {flag} must be a positive integer, got {value}")
+        raise ValueError(f"{flag} must be a positive integer, got {value}")
     return value
 
 
 def run(args: argparse.Namespace) -> int:
+    for value, flag in ((args.max_epochs, "--max-epochs"), (args.n_points, "--n-points"),
+                        (args.n_segments, "--n-segments")):
+        _positive(value, flag)  # before the heavy imports
     from relu_regions.experiments._context import LABELS, ExperimentContext
     from relu_regions._atomic import write_json_atomic
     from relu_regions.experiments._norms import norms_experiment

@@ -96,6 +96,9 @@ def _own_model(args) -> dict:
             raise ValueError(f"--indices {args.indices}: out of range for {len(X)} rows of {args.data}")
         a, b, c = (X[i] for i in args.indices)
         origin, u, v = a, b - a, c - a
+        if np.linalg.matrix_rank(np.stack([u, v])) < 2:
+            raise ValueError(f"--indices {' '.join(map(str, args.indices))}: the three points are on one line "
+                             "(or coincide), so they span no plane")
         labels = [f"#{i}" for i in args.indices]
     elif n_in == 2:
         origin, u, v = np.zeros(2), np.array([1.0, 0.0]), np.array([0.0, 1.0])

@@ -13,6 +13,9 @@ other end of a pairwise ray).
   ``manifest.json``; a rerun with the same settings skips the chunks already written, so an interrupted
   run resumes where it stopped. :func:`load_intervals` reads such a directory too.
   :func:`stream_intervals` runs ``exact_intervals``/``sampled_intervals`` that way in one call.
+* In a ``jax.distributed`` run (several processes, hosts or GPUs) :func:`stream_intervals` and
+  :func:`run_chunks` split every chunk over the processes and let process 0 write it; resuming works
+  the same way (process 0 reads the manifest and tells the others which chunks are left).
 
 Every file is written atomically (:mod:`relu_regions._atomic`): an interrupted write leaves the old
 file or none, never a part.
@@ -23,10 +26,12 @@ from relu_regions.results._store import (
     ResultsError,
     ResultWriter,
     RayResults,
+    distributed,
     intervals_table,
     load_intervals,
     package_versions,
     parquet_available,
+    run_chunks,
     save_intervals,
     stream_intervals,
 )
@@ -36,10 +41,12 @@ __all__ = [
     "RayResults",
     "ResultWriter",
     "ResultsError",
+    "distributed",
     "intervals_table",
     "load_intervals",
     "package_versions",
     "parquet_available",
+    "run_chunks",
     "save_intervals",
     "stream_intervals",
 ]

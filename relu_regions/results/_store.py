@@ -379,26 +379,98 @@ class ResultWriter:
         """
         from tqdm.auto import tqdm
 
+        todo = self._plan(n, chunk_size)
+        with tqdm(total=n, initial=n - _rows_in(todo, n, chunk_size), disable=not progress, desc=desc,
+                  unit="ray") as bar:
+            for k in todo:
+                start, stop = k * chunk_size, min(n, (k + 1) * chunk_size)
+                self._write_computed(k, compute(start, stop))
+                bar.update(stop - start)
+        return self._finish()
+
+    def _plan(self, n: int, chunk_size: int) -> list[int]:
+        """Check the layout against an earlier run's and return the chunks still to compute."""
         if chunk_size < 1:
             raise ResultsError(f"chunk_size must be positive, got {chunk_size}")
         layout = {"n_rays": int(n), "chunk_size": int(chunk_size)}
         if self.manifest.get("layout", layout) != layout:
             raise ResultsError(f"{self.directory} was written with {self.manifest['layout']}, asked for {layout}")
         self.manifest["layout"] = layout
-        n_chunks = -(-n // chunk_size)
-        todo = self.pending(n_chunks)
-        with tqdm(total=n, initial=n - sum(min(chunk_size, n - k * chunk_size) for k in todo),
-                  disable=not progress, desc=desc, unit="ray") as bar:
-            for k in todo:
-                start, stop = k * chunk_size, min(n, (k + 1) * chunk_size)
-                interval, columns = compute(start, stop)
-                columns = dict(columns)
-                self.write(k, interval, x_index=columns.pop("x_index", None),
-                           direction=columns.pop("direction", ""), extra=columns)
-                bar.update(stop - start)
+        return self.pending(-(-n // chunk_size))
+
+    def _write_computed(self, k: int, computed) -> None:
+        interval, columns = computed
+        columns = dict(columns)
+        self.write(k, interval, x_index=columns.pop("x_index", None), direction=columns.pop("direction", ""),
+                   extra=columns)
+
+    def _finish(self) -> RayResults:
         self.manifest["complete"] = True
         write_json_atomic(self.directory / MANIFEST, self.manifest)
         return load_intervals(self.directory)
+
+
+def _rows_in(chunks, n: int, chunk_size: int) -> int:
+    return sum(min(chunk_size, n - k * chunk_size) for k in chunks)
+
+
+def distributed() -> bool:
+    """Whether this process is one of several of a ``jax.distributed`` run (JAX is not imported for
+    the question: a program that has not imported it is not distributed)."""
+    jax = sys.modules.get("jax")
+    if jax is None:
+        return False
+    try:
+        return bool(jax.distributed.is_initialized()) and jax.process_count() > 1
+    except Exception:  # noqa: BLE001 - an unusual JAX build: treat as one process
+        return False
+
+
+def run_chunks(directory: str | os.PathLike, settings: Mapping[str, Any], compute, n: int, chunk_size: int, *,
+               format: str | None = None, progress: bool = True, desc: str = "rays") -> RayResults | None:
+    """``ResultWriter(directory, settings, format=format).run(compute, n, chunk_size)``, in one process
+    or in every process of a ``jax.distributed`` run.
+
+    Several processes: every process calls this with the same arguments, and ``compute`` is
+    collective (e.g. :func:`relu_regions.exact_intervals_sharded`, which gives every process the whole
+    chunk). Process 0 alone reads the manifest (which chunks are done; it tells the others) and writes
+    the chunks, so ``directory`` need only be on process 0's disk. Returns the results on process 0 and
+    ``None`` on the others.
+    """
+    if not distributed():
+        return ResultWriter(directory, settings, format=format).run(compute, n, chunk_size, progress=progress,
+                                                                    desc=desc)
+    import jax
+    from tqdm.auto import tqdm
+
+    from relu_regions._sharding import allgather_bytes, exchange_status
+
+    lead = jax.process_index() == 0
+    writer, error = None, None
+    n_chunks = -(-int(n) // max(int(chunk_size), 1))
+    todo_mask = np.zeros(max(n_chunks, 1), np.uint8)
+    if lead:
+        try:
+            writer = ResultWriter(directory, settings, format=format)
+            todo_mask[writer._plan(n, chunk_size)] = 1
+        except Exception as exc:  # noqa: BLE001 - every process raises below
+            error = exc
+    exchange_status(error, "results")
+    todo = np.flatnonzero(allgather_bytes(todo_mask)[0][:n_chunks]).tolist()  # process 0's plan
+    with tqdm(total=n, initial=n - _rows_in(todo, n, chunk_size), disable=not (progress and lead), desc=desc,
+              unit="ray") as bar:
+        for k in todo:
+            start, stop = k * chunk_size, min(n, (k + 1) * chunk_size)
+            computed = compute(start, stop)
+            error = None
+            if lead:
+                try:
+                    writer._write_computed(k, computed)
+                except Exception as exc:  # noqa: BLE001
+                    error = exc
+            exchange_status(error, "results")  # a failed write stops every process, not only process 0
+            bar.update(stop - start)
+    return writer._finish() if lead else None
 
 
 def _fingerprint(*arrays) -> str:
@@ -416,19 +488,26 @@ def _fingerprint(*arrays) -> str:
 def stream_intervals(directory: str | os.PathLike, params, xs, ds, t_min=-1.0, t_max=2.0, *,
                      method: str = "exact", chunk_size: int = 4096, x_index=None, direction: Any = "",
                      meta: Mapping[str, Any] | None = None, format: str | None = None, progress: bool = True,
-                     **kwargs) -> RayResults:
+                     **kwargs) -> RayResults | None:
     """GIs of the rays ``xs[i] + t ds[i]`` written chunk by chunk into ``directory`` as they are computed
     (a :class:`ResultWriter`); rerunning the same call after an interruption skips the chunks already
     written. ``method``: ``"exact"`` (:func:`relu_regions.exact_intervals`) or ``"sampled"``
     (:func:`relu_regions.sampled_intervals`); ``kwargs`` go to that function (e.g. ``count_regions``,
     ``n``). The settings recorded, and checked on resume, include the method, the range, ``kwargs`` and
     a fingerprint of the network and the rays. Returns all results, read back.
+
+    In a ``jax.distributed`` run every process calls this with the same arguments: each chunk is
+    split over the processes and their devices (:func:`relu_regions.exact_intervals_sharded`) and
+    process 0 writes it (see :func:`run_chunks`); process 0 gets the results, the others ``None``.
     """
     import relu_regions as rr
 
     if method not in ("exact", "sampled"):
         raise ResultsError(f"method must be 'exact' or 'sampled', got {method!r}")
-    fn = rr.exact_intervals if method == "exact" else rr.sampled_intervals
+    if distributed() and method != "exact":
+        raise ResultsError("only method='exact' is split over the processes of a jax.distributed run")
+    fn = rr.exact_intervals_sharded if distributed() else rr.exact_intervals if method == "exact" else \
+        rr.sampled_intervals
     xs, ds = np.asarray(xs), np.asarray(ds)
     n = len(xs)
     x_index = np.arange(n) if x_index is None else np.asarray(x_index)
@@ -447,5 +526,5 @@ def stream_intervals(directory: str | os.PathLike, params, xs, ds, t_min=-1.0, t
         d = dirs if dirs.ndim == 0 else dirs[start:stop]
         return iv, {"x_index": x_index[start:stop], "direction": d}
 
-    writer = ResultWriter(directory, settings, format=format)
-    return writer.run(compute, n, chunk_size, progress=progress, desc=f"{method} GIs")
+    return run_chunks(directory, settings, compute, n, chunk_size, format=format, progress=progress,
+                      desc=f"{method} GIs")
