@@ -75,13 +75,13 @@ def trained_net(labels: str = "real", widths=(128, 128, 128), optimizer: str = "
     return res.params, info, X, y_train
 
 
-def pairwise_rays(X: np.ndarray, y: np.ndarray):
-    """All ordered same-label pairs ``(i, j)``, ``i != j``: rays ``x_i + t (x_j - x_i)``; ``(xs, ds)``
-    of shape ``(P, n_0)`` float64, in class order."""
+def pairwise_rays(X: np.ndarray, y: np.ndarray, ordered: bool = True):
+    """All same-label pairs ``(i, j)``, ``i != j`` (``ordered=False``: ``i < j`` only, each line once): rays
+    ``x_i + t (x_j - x_i)``; ``(xs, ds)`` of shape ``(P, n_0)`` float64, in class order."""
     xs, ds = [], []
     for c in np.unique(y):
         Xc = X[y == c].astype(np.float64)
-        i, j = np.nonzero(~np.eye(len(Xc), dtype=bool))
+        i, j = np.nonzero(~np.eye(len(Xc), dtype=bool) if ordered else np.triu(np.ones((len(Xc),) * 2, bool), 1))
         xs.append(Xc[i])
         ds.append(Xc[j] - Xc[i])
     return np.concatenate(xs), np.concatenate(ds)

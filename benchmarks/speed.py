@@ -3,12 +3,12 @@
     python benchmarks/speed.py [--rays 4096] [--repeats 3]
 
 On the trained 3x128 MNIST networks (real and random labels), random ordered same-label pairwise rays,
-``t`` in [-1, 2]: rays/s of ``exact_intervals`` (the full region walk that counts regions, and the
-certified fast path ``count_regions=False``) and of the sampler at n = 300, 1000, 3000 in float64 and
+``t`` in [-1, 2] and in (-inf, inf): rays/s of ``exact_intervals`` (the default call with certified skips,
+and the full region walk ``count_regions=True``) and of the sampler at n = 300, 1000, 3000 in float64 and
 float32 (one jitted ``lax.map`` over vmapped batches, the first layer computed once per ray, the batch size
 tuned for it), as ratios; and the cost per linear region inside the GIs. Compile time is measured separately (first
 call minus a warm call of the same shape) and excluded from the throughput. Writes
-``benchmarks/results/speed.json``.
+``benchmarks/results/speed.json``, with the targets of the speed issue as measured ratios (``targets``).
 """
 
 from __future__ import annotations
@@ -69,7 +69,8 @@ def run(labels: str, n_rays: int, repeats: int, ns, exact_only: bool) -> tuple[l
     params, info, X, y = trained_net(labels, progress=False)
     xs, ds = sample_rays(X, y, n_rays, seed=2)
     fns = {"exact (default call)": exact(None), "exact (count_regions=True)": exact(True),
-           "exact (default, t in (-inf, inf))": exact(None, -np.inf, np.inf)}
+           "exact (default, t in (-inf, inf))": exact(None, -np.inf, np.inf),
+           "exact (count_regions=True, t in (-inf, inf))": exact(True, -np.inf, np.inf)}
     batches = {}
     for dtype in () if exact_only else ("float64", "float32"):
         for n in ns:
@@ -95,12 +96,15 @@ def run(labels: str, n_rays: int, repeats: int, ns, exact_only: bool) -> tuple[l
     regions = int(ex.n_regions.sum())
     ref = "sampled n=1000 float64"
     ref_rate = n_rays / float(np.median(times[ref])) if ref in times else np.nan
+    ref32 = "sampled n=1000 float32"
+    ref32_rate = n_rays / float(np.median(times[ref32])) if ref32 in times else np.nan
     rows = []
     for name in fns:
         med = float(np.median(times[name]))
         row = {"labels": labels, "method": name, "rays_per_s": n_rays / med, "median_s": med,
                "times_s": times[name], "compile_s": compile_s[name],
                "speedup_vs_sampled_1000_f64": (n_rays / med) / ref_rate,
+               "speedup_vs_sampled_1000_f32": (n_rays / med) / ref32_rate,
                "us_per_region_in_gi": med / regions * 1e6}
         if name.startswith("exact"):
             row["fallback_rate"] = float(np.mean(results[name].fallback))
@@ -109,7 +113,17 @@ def run(labels: str, n_rays: int, repeats: int, ns, exact_only: bool) -> tuple[l
             row["batch"] = batches[name]
             row["mean_abs_err"] = float(np.mean(np.abs((hi - lo) - ex.length)))
         rows.append(row)
-    info = {**info, "regions_in_gi_mean": float(ex.n_regions.mean()), "regions_in_gi_total": regions}
+    med = {name: float(np.median(t)) for name, t in times.items()}
+    default, inf = med["exact (default call)"], med["exact (default, t in (-inf, inf))"]
+    targets = {  # issue 14 (speed) and issue 9 (the fast path against the counting walk)
+        "default_vs_sampled_1000_f64 (>= 30)": rows[0]["speedup_vs_sampled_1000_f64"],
+        "default_vs_sampled_1000_f32 (>= 15)": rows[0]["speedup_vs_sampled_1000_f32"],
+        "infinite_over_finite_time (<= 2)": inf / default,
+        "default_over_counting_time (<= 2)": default / med["exact (count_regions=True)"],
+        "default_over_counting_time_infinite (<= 2)": inf / med["exact (count_regions=True, t in (-inf, inf))"],
+    }
+    info = {**info, "regions_in_gi_mean": float(ex.n_regions.mean()), "regions_in_gi_total": regions,
+            "targets": targets}
     return rows, info
 
 
@@ -126,10 +140,12 @@ def main() -> None:
         r, info = run(labels, args.rays, args.repeats, args.n, args.exact_only)
         rows += r
         nets[labels] = info
-    print_table(rows, ["labels", "method", "rays_per_s", "speedup_vs_sampled_1000_f64", "us_per_region_in_gi",
-                       "compile_s", "fallback_rate"],
+    print_table(rows, ["labels", "method", "rays_per_s", "speedup_vs_sampled_1000_f64",
+                       "speedup_vs_sampled_1000_f32", "compile_s", "fallback_rate"],
                 f"Throughput on {args.rays} same-label pairwise rays (median of {args.repeats}), t in [-1, 2]")
-    write_json(args.name, {"engine": rr.__file__, "rays": args.rays, "repeats": args.repeats,
+    for labels, info in nets.items():
+        print(f"targets ({labels} labels): " + "; ".join(f"{k} = {v:.2f}" for k, v in info["targets"].items()))
+    write_json(args.name, {"rays": args.rays, "repeats": args.repeats,
                            "t_range": [T_MIN, T_MAX], "networks": nets, "rows": rows,
                            "notes": "us_per_region_in_gi = time / (linear regions inside the exact GIs, summed); "
                                     "sampler: one jitted lax.map over vmapped batches of `batch` rays, the "

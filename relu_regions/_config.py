@@ -13,15 +13,25 @@ class EngineConfig:
     when it finishes). walk_lanes: on the certified fast path, lanes per device that take a float64 region
     step together (the rest certify). small: batches of at most this many rays on one device walk every
     side in its own lane of a plain vmapped loop (no queue to gain from; it compiles faster).
+
+    ``None`` picks by the device: on CPUs few lanes (128 and 32: every lane costs work at every step, and
+    more lanes only wait for the slowest; measured on 2 cores, ``benchmarks/speed.py``), on accelerators
+    many (2048 and 256, to fill the device; not measured here).
     """
 
-    lanes: int = 512
-    walk_lanes: int = 64
+    lanes: int | None = None
+    walk_lanes: int | None = None
     small: int = 64
 
     def __post_init__(self):
         for name in ("lanes", "walk_lanes"):
-            if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
-                raise ValueError(f"EngineConfig.{name}: expected a positive integer, got {getattr(self, name)!r}")
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, int) or value < 1):
+                raise ValueError(f"EngineConfig.{name}: expected a positive integer or None, got {value!r}")
         if not isinstance(self.small, int) or self.small < 0:
             raise ValueError(f"EngineConfig.small: expected a non-negative integer, got {self.small!r}")
+
+    def resolved(self, platform: str) -> tuple[int, int]:
+        """``(lanes, walk_lanes)`` for a device of ``platform`` (``"cpu"``, ``"gpu"``, ...)."""
+        cpu = platform == "cpu"
+        return (self.lanes or (128 if cpu else 2048)), (self.walk_lanes or (32 if cpu else 256))

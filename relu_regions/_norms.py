@@ -33,7 +33,7 @@ from tqdm.auto import tqdm
 
 from relu_regions._chunks import map_in_chunks
 from relu_regions._network import cast_params
-from relu_regions._pieces import PieceCapacityError
+from relu_regions._pieces import PieceCapacityError, linear_pieces
 from relu_regions._regions import activation_pattern
 from relu_regions._validate import check_params, check_points, check_positive_int
 from relu_regions._walk import first_layer, walk_regions
@@ -171,6 +171,7 @@ class SegmentTrace(NamedTuple):
     complete: Array
     max_change: Array
     f0: Array
+    cert: Array
 
 
 def segment_trace(params, x0: Array, x1: Array, capacity: int) -> SegmentTrace:
@@ -186,7 +187,26 @@ def segment_trace(params, x0: Array, x1: Array, capacity: int) -> SegmentTrace:
     f_end = tr.f[last] + (T - tr.starts[last]) * tr.g[last]
     change = jnp.where(valid[:, None], jnp.abs(tr.f - tr.f[0]), 0)
     max_change = jnp.maximum(jnp.max(change, axis=0), jnp.abs(f_end - tr.f[0]))
-    return SegmentTrace(dt, tr.patterns, tr.starts + dt / 2, tr.count, tr.complete, max_change, tr.f[0])
+    return SegmentTrace(dt, tr.patterns, tr.starts + dt / 2, tr.count, tr.complete, max_change, tr.f[0],
+                        tr.cert)
+
+
+def _resolve_uncertified(net, tr: SegmentTrace, x0s: np.ndarray, x1s: np.ndarray, n: int) -> SegmentTrace:
+    """``tr`` (numpy, first ``n`` rows real) with the segments whose float walk could not certify its
+    pieces replaced by the pieces of :func:`linear_pieces` (certified, or the exact partition)."""
+    bad = np.flatnonzero(~np.asarray(tr.cert[:n]))
+    if not len(bad):
+        return tr
+    tr = SegmentTrace(*(np.array(v) for v in tr))  # writable copies
+    for i in bad:
+        p = linear_pieces(net, x0s[i], x1s[i] - x0s[i], 0.0, 1.0, capacity=tr.dt.shape[1])
+        k = p.n_pieces
+        dt = np.diff(p.breakpoints)
+        tr.dt[i] = 0
+        tr.dt[i, :k], tr.patterns[i, :k], tr.mid_t[i, :k] = dt, p.patterns, p.breakpoints[:-1] + dt / 2
+        tr.count[i], tr.f0[i], tr.cert[i] = k, p.logits[0], True
+        tr.max_change[i] = np.abs(p.logits - p.logits[0]).max(axis=0)
+    return tr
 
 
 def piece_norms(params, pattern: Array, x_mid: Array) -> tuple[PointNorms, Array]:
@@ -335,6 +355,7 @@ def segment_norms(params, x0s, x1s, *, capacity: int = 1024, max_capacity: int =
                                              "larger max_capacity")
                 capacity *= 4
             n = stop - start
+            tr = _resolve_uncertified(net, tr, a, b, n)
             counts = tr.count[:n].astype(np.int64)
             n_pieces[start:stop] = counts
             max_change[start:stop] = tr.max_change[:n]

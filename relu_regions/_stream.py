@@ -65,10 +65,11 @@ def _walk_small(params, xs, ds, t_min, t_max, max_steps, accurate=False):
     return jax.tree.map(lambda a: a.reshape(2, -1).T, sides), label
 
 
-def lane_counts(chunk: int, certify: bool, config: EngineConfig) -> tuple[int, int]:
-    """``(n_lanes, walk_lanes)`` per device for ``chunk`` rays per device."""
-    n_lanes = min(config.lanes, 2 * chunk)
-    return n_lanes, (min(config.walk_lanes, n_lanes) if certify else n_lanes)
+def lane_counts(chunk: int, certify: bool, config: EngineConfig, platform: str) -> tuple[int, int]:
+    """``(n_lanes, walk_lanes)`` per device for ``chunk`` rays per device on devices of ``platform``."""
+    lanes, walk_lanes = config.resolved(platform)
+    n_lanes = min(lanes, 2 * chunk)
+    return n_lanes, (min(walk_lanes, n_lanes) if certify else n_lanes)
 
 
 def _start(params, cp, problems, n_lanes, mesh=None):
@@ -109,7 +110,8 @@ def solve_rays(params, cp, arrays, *, batch_size: int, max_steps: int, config: E
     n_dev = 1 if mesh is None else mesh.devices.size
     per_dev = min(batch_size, -(-n // n_dev))
     chunk = per_dev * n_dev
-    n_lanes, walk_lanes = lane_counts(per_dev, cp is not None, config)
+    platform = jax.default_backend() if mesh is None else mesh.devices.flat[0].platform
+    n_lanes, walk_lanes = lane_counts(per_dev, cp is not None, config, platform)
     starts = list(range(0, n, chunk))
 
     def padded(start):

@@ -126,6 +126,22 @@ def test_segment_norms_match_exact_pieces_and_numpy(rng):
     assert np.all(seg.tightness >= 1.0)
 
 
+def test_segment_norms_resolve_uncertified_walks(monkeypatch):
+    """Two units switch at the same t (coincident roots): the float walk cannot certify its pieces, so
+    the segment's pieces come from the certified/exact partition, and equal it."""
+    net = [(np.array([[1.0, 1.0, -1.0]]), np.array([-0.5, -0.5, 0.2])),
+           (np.array([[1.0, 0.0], [2.0, -1.0], [0.0, 3.0]]), np.array([0.0, 0.1]))]
+    calls = []
+    real = norms_mod.linear_pieces
+    monkeypatch.setattr(norms_mod, "linear_pieces", lambda *a, **k: calls.append(1) or real(*a, **k))
+    seg = segment_norms(net, np.array([[0.0], [0.1]]), np.array([[1.0], [0.4]]))
+    assert len(calls) == 1  # only the segment through the coincident roots
+    p = real(net, np.array([0.0]), np.array([1.0]), 0.0, 1.0)
+    assert seg.n_pieces[0] == p.n_pieces == 3
+    np.testing.assert_array_equal(seg.piece_dt[seg.piece_segment == 0], np.diff(p.breakpoints))
+    np.testing.assert_allclose(seg.max_change[0], np.abs(p.logits - p.logits[0]).max(axis=0), rtol=1e-12)
+
+
 def test_segment_bound_violation_fails_loudly(rng, monkeypatch):
     with pytest.raises(SegmentBoundViolation) as err:
         check_segment_bounds(np.array([[0.1, 0.2], [0.5, 2.0], [0.3, 0.0]]), np.array([1.0, 1.5, 1.0]), np.ones(3))
