@@ -65,6 +65,41 @@ def exact(count: bool | None, t_min=T_MIN, t_max=T_MAX):
     return lambda p, xs, ds: rr.exact_intervals(p, xs, ds, t_min, t_max, count_regions=count)
 
 
+def profile(params, xs, ds, t_min, t_max) -> dict:
+    """Where the default call's time goes: the certified float64 lanes (first tier), the compensated
+    second tier and the exact rational fallback, timed by wrapping the engine's two internal steps
+    (a benchmark-only instrument; the library has no timers)."""
+    import relu_regions._interval as interval
+
+    spent = {"tier1_s": 0.0, "tier2_s": 0.0, "tier2_rays": 0, "exact_s": 0.0, "exact_rays": 0}
+    solve, resolve = interval.solve_rays, interval._resolve_exactly
+
+    def timed_solve(*a, **k):
+        t0 = time.perf_counter()
+        out = solve(*a, **k)
+        tier = "tier2" if k.get("accurate") else "tier1"
+        spent[f"{tier}_s"] += time.perf_counter() - t0
+        if tier == "tier2":
+            spent["tier2_rays"] += len(a[2][0])
+        return out
+
+    def timed_resolve(net, xs, ds, lo, hi, rows, *a, **k):
+        t0 = time.perf_counter()
+        out = resolve(net, xs, ds, lo, hi, rows, *a, **k)
+        spent["exact_s"] += time.perf_counter() - t0
+        spent["exact_rays"] += len(rows)
+        return out
+
+    interval.solve_rays, interval._resolve_exactly = timed_solve, timed_resolve
+    try:
+        t0 = time.perf_counter()
+        rr.exact_intervals(params, xs, ds, t_min, t_max)
+        spent["total_s"] = time.perf_counter() - t0
+    finally:
+        interval.solve_rays, interval._resolve_exactly = solve, resolve
+    return spent
+
+
 def run(labels: str, n_rays: int, repeats: int, ns, exact_only: bool) -> tuple[list[dict], dict]:
     params, info, X, y = trained_net(labels, progress=False)
     xs, ds = sample_rays(X, y, n_rays, seed=2)
@@ -122,8 +157,9 @@ def run(labels: str, n_rays: int, repeats: int, ns, exact_only: bool) -> tuple[l
         "default_over_counting_time (<= 2)": default / med["exact (count_regions=True)"],
         "default_over_counting_time_infinite (<= 2)": inf / med["exact (count_regions=True, t in (-inf, inf))"],
     }
+    prof = {"finite": profile(params, xs, ds, T_MIN, T_MAX), "infinite": profile(params, xs, ds, -np.inf, np.inf)}
     info = {**info, "regions_in_gi_mean": float(ex.n_regions.mean()), "regions_in_gi_total": regions,
-            "targets": targets}
+            "targets": targets, "profile_default_call": prof}
     return rows, info
 
 
@@ -145,6 +181,9 @@ def main() -> None:
                 f"Throughput on {args.rays} same-label pairwise rays (median of {args.repeats}), t in [-1, 2]")
     for labels, info in nets.items():
         print(f"targets ({labels} labels): " + "; ".join(f"{k} = {v:.2f}" for k, v in info["targets"].items()))
+        for rng, prof in info["profile_default_call"].items():
+            print(f"  where the default call's time goes ({rng} range): "
+                  + ", ".join(f"{k} {v:.3g}" for k, v in prof.items()))
     write_json(args.name, {"rays": args.rays, "repeats": args.repeats,
                            "t_range": [T_MIN, T_MAX], "networks": nets, "rows": rows,
                            "notes": "us_per_region_in_gi = time / (linear regions inside the exact GIs, summed); "

