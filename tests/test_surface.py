@@ -10,7 +10,7 @@ EXPECTED = {
     "SegmentNorms", "NormCheckError", "EngineConfig", "SegmentBoundViolation", "exact_intervals_sharded",
     "plane_regions", "PlanePartition", "PlaneCapacityError",
     "gi_study", "save_intervals", "load_intervals",
-    "trace", "Program", "TraceError", "from_onnx",
+    "trace", "Program", "TraceError", "from_onnx", "init_distributed",
 }
 
 
