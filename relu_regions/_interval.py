@@ -23,6 +23,8 @@ import numpy as np
 from relu_regions._certify import prepare
 from relu_regions._config import EngineConfig
 from relu_regions._exact import ExactNet, RegionLimitError, exact_ray, ray_regions, to_float
+from relu_regions._model import accepts_models
+from relu_regions._program_api import program_interval, program_intervals
 from relu_regions._network import cast_params
 from relu_regions._sharding import ray_mesh
 from relu_regions._stream import solve_rays
@@ -93,10 +95,14 @@ def _resolve_exactly(net, xs, ds, lo_lim, hi_lim, rows, cols, count_regions, max
     return exact, reasons
 
 
+@accepts_models(program_intervals, Interval, batched=True)
 def exact_intervals(params, xs, ds, t_min=-1.0, t_max=2.0, *, max_steps: int = 100_000,
                     batch_size: int = 2048, progress: bool = False, count_regions: bool = False,
                     devices=None, config: EngineConfig | None = None) -> Interval:
     """Exact GIs of a batch of rays ``xs[i] + t ds[i]``; ``xs, ds`` are ``(B, n_0)``.
+
+    ``params``: a list of ``(W, b)``, a JAX callable ``f(x) -> logits`` for one unbatched example, or a
+    ``relu_regions.trace`` program; with the latter two ``xs, ds`` are ``(B,) + input shape``.
 
     ``t_min``/``t_max`` are scalars or ``(B,)`` arrays with ``t_min <= 0 <= t_max`` (``-inf``/``inf`` allowed).
     Rays are processed in chunks of ``batch_size`` (one compilation per network shape and chunk size),
@@ -117,6 +123,7 @@ def exact_intervals(params, xs, ds, t_min=-1.0, t_max=2.0, *, max_steps: int = 1
     max_steps = check_positive_int(max_steps, "max_steps")
     batch_size = check_positive_int(batch_size, "batch_size")
     certify = not count_regions and len(net) > 1
+    config = config or EngineConfig()
     mesh = None if devices is None else ray_mesh(devices)
     if n == 0:
         empty_f, empty_i = np.zeros(0), np.zeros(0, np.int64)
@@ -127,16 +134,17 @@ def exact_intervals(params, xs, ds, t_min=-1.0, t_max=2.0, *, max_steps: int = 1
         p64 = cast_params(net, jnp.float64)
         cp = prepare(p64) if certify else None
         sides, label = solve_rays(p64, cp, [xs, ds, lo_lim, hi_lim], batch_size=batch_size, max_steps=max_steps,
-                                  config=config or EngineConfig(), progress=progress, desc="exact GIs",
+                                  config=config, progress=progress, desc="exact GIs",
                                   mesh=mesh)
     cols, undecided = _assemble(sides, label, count_regions)
     rows = np.flatnonzero(undecided)
     if len(rows):  # second tier: the same walk with a compensated first layer, on those rays only
-        pick = np.resize(rows, 1 << max(3, (len(rows) - 1).bit_length()))  # few shapes, few compilations
+        # In chunks of config.small rays (padded by repeating rows): one more compilation, whatever the count.
+        size = max(config.small, 8) if cp is not None else 1 << max(3, (len(rows) - 1).bit_length())
+        pick = np.resize(rows, -(-len(rows) // size) * size)
         with jax.enable_x64(True):
-            sides2, label2 = solve_rays(p64, None, [a[pick] for a in (xs, ds, lo_lim, hi_lim)],
-                                        batch_size=batch_size, max_steps=max_steps, config=config or EngineConfig(),
-                                        accurate=True)
+            sides2, label2 = solve_rays(p64, cp, [a[pick] for a in (xs, ds, lo_lim, hi_lim)],
+                                        batch_size=size, max_steps=max_steps, config=config, accurate=True)
         sides2 = [np.asarray(v)[: len(rows)] for v in sides2]
         cols2, still = _assemble(sides2, np.asarray(label2)[: len(rows)], count_regions)
         for k, v in cols2.items():
@@ -153,6 +161,7 @@ def exact_intervals(params, xs, ds, t_min=-1.0, t_max=2.0, *, max_steps: int = 1
                     fallback=np.isin(np.arange(n), rows))
 
 
+@accepts_models(program_interval, Interval, batched=False)
 def exact_interval(params, x, d, t_min=-1.0, t_max=2.0, *, max_steps: int = 100_000,
                    count_regions: bool = False) -> Interval:
     """Exact GI of one ray ``x + t d`` (``x, d`` of shape ``(n_0,)``) within ``[t_min, t_max]`` (default

@@ -11,6 +11,9 @@ import numpy as np
 
 from relu_regions._network import cast_params
 from relu_regions._validate import check_params, check_points, check_positive_int, check_range
+from relu_regions._model import resolve
+from relu_regions._trace import Program
+from relu_regions._program_api import program_sides
 from relu_regions._exact import Dyadic, ExactNet, RegionLimitError, first_quantities, fractions, walk_side
 from relu_regions._walk import first_layer, reverse, walk_regions
 
@@ -74,11 +77,22 @@ def _exact_side(en: ExactNet, a1, s1, T: float, capacity: int) -> _Side:
 def linear_pieces(params, x, d, t_min=-1.0, t_max=2.0, *, capacity: int = 4096) -> Pieces:
     """All linear pieces of ``x + t d`` for ``t`` in ``[t_min, t_max]`` (``x, d`` of shape ``(n_0,)``).
 
+    ``params`` may also be a JAX callable or a traced program (``x, d`` of its input shape): logits are
+    then flattened, and patterns are the flat choices ``(k, n_units)`` (``Program.flatten_choice``).
+
     The walk goes from 0 to each end with room for ``capacity`` pieces per side; a segment with more
     raises :class:`PieceCapacityError` (raise ``capacity``). Computed in float64 with every pattern and
     boundary certified; a segment float64 cannot certify (coincident roots, exact ties) is partitioned in
     exact arithmetic. Breakpoints are the exact ones to within ``2^-34`` relative.
     """
+    if isinstance(params, Program) or callable(params):  # a JAX callable or a traced program
+        prog, params = resolve(params, x, batched=False)
+        if prog is not None:
+            fwd, bwd, lo, hi, complete = program_sides(prog, x, d, t_min, t_max, capacity)
+            if not complete:
+                raise PieceCapacityError(f"the segment has more than capacity={capacity} linear pieces on "
+                                         "one side of t = 0; pass a larger capacity")
+            return _join(fwd, bwd, lo, hi)
     net = check_params(params)
     n_in = net[0][0].shape[0]
     x = check_points(x, n_in, "x", batched=False).astype(np.float64)

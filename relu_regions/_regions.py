@@ -6,6 +6,11 @@ shape ``(n_0,)`` (or a batch ``(B, n_0)``); batch them with ``jax.vmap``. On con
 validate them and compute in float64 whatever the global flag, and the pattern is the exact one: units
 whose sign float64 cannot certify are decided in exact arithmetic. Under ``jit``/``vmap`` of the caller
 they are plain functions in the caller's dtype.
+
+Each also takes a JAX callable ``f(x) -> logits`` (``x``: one example of any shape) or a traced program
+(``x``: its input shape, or a batch with a leading axis): patterns are then one array per switch
+(``Program.switches``), and the local map ``A`` has shape ``in_shape + out_shape`` (see
+:mod:`relu_regions._program_api`); dense ReLU chains keep the shapes above.
 """
 
 from __future__ import annotations
@@ -18,6 +23,8 @@ import numpy as np
 
 from relu_regions._exact import ExactNet, exact_pattern
 from relu_regions._float64 import _traced, float64_api
+from relu_regions._model import accepts_models
+from relu_regions._program_api import program_effective_weights, program_local_map, program_pattern
 from relu_regions._network import pre_activations
 from relu_regions._validate import check_params, check_points
 from relu_regions._walk import error_bounds, first_layer, margins, no_pins, region_ahead
@@ -27,6 +34,7 @@ def _float_pattern(params, x: Array) -> list[Array]:
     return [z > 0 for z in pre_activations(params, x)]
 
 
+@accepts_models(program_pattern, batched=None)
 def activation_pattern(params, x: Array) -> list[Array]:
     """Boolean masks ``z_l > 0``, one ``(n_l,)`` array per hidden layer (``(B, n_l)`` for a batch)."""
     if _traced((params, x)):
@@ -63,6 +71,7 @@ def _masks_kernel(params, rows):
     return jax.vmap(one)(rows)
 
 
+@accepts_models(program_effective_weights, batched=None)
 @float64_api
 def effective_weights(params, x: Array) -> list[Array]:
     """The matrices ``W~_l``: each hidden layer's ``W_l`` ``(n_{l-1}, n_l)`` with the columns of the units
@@ -72,6 +81,7 @@ def effective_weights(params, x: Array) -> list[Array]:
     return tilde + [params[-1][0]]
 
 
+@accepts_models(program_local_map, batched=None)
 @float64_api
 def local_linear_map(params, x: Array) -> tuple[Array, Array]:
     """The affine map of ``x``'s linear region: ``f(y) = y @ A + c`` for every ``y`` with the same pattern.

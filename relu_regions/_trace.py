@@ -48,7 +48,8 @@ Everything here is a pure function of arrays: ``evaluate``, ``along``, ``choice_
 its constants; the methods jit themselves once per program when called eagerly). Tracing fixes the
 input dtype: trace inside ``jax.enable_x64(True)`` with a float64 example for float64 analysis.
 
-How a region walker uses a program (``relu_regions._trace_walk.walk_pieces`` is a plain reference)::
+How a region walker uses a program (``relu_regions._program_walk`` is the certified one,
+``tests/trace_reference.py`` a plain reference)::
 
     prog = trace(f, x)                                   # once per network
     c = prog.choice_at(x, d, t0)                         # pattern of the region entered just after t0
@@ -501,7 +502,7 @@ def trace(f: Callable, example_x) -> "Program":
     static = _Static(
         ops=tuple(b.ops), lin=tuple(b.lin), avals=tuple(b.avals), n_vars=len(b.lin), out=out,
         switches=tuple(b.switches), n_units=b.n_units, in_shape=tuple(x.shape), in_dtype=x.dtype,
-        out_shape=tuple(out_aval.shape), out_dtype=out_aval.dtype, mlp=None, mlp_done=False,
+        out_shape=tuple(out_aval.shape), out_dtype=out_aval.dtype, cmp_deps=None,
     )
     consts = tuple(jnp.asarray(c) for c in b.consts)
     return Program(static, consts)
@@ -928,11 +929,10 @@ class Program:
         (``b = block(0)``, ``W = jacobian``), so a block that is ``h @ W + b`` returns the very arrays
         of ``f``; any other affine block (a constant scale, a folded batch norm, even a 1-D
         convolution) gives its exact dense matrix."""
-        s = self._s
-        if not s.mlp_done:
-            s.mlp = self._mlp()
-            s.mlp_done = True
-        return None if s.mlp is None else [(W.copy(), b.copy()) for W, b in s.mlp]
+        if not hasattr(self, "_mlp_layers"):              # per instance: the constants are its own
+            self._mlp_layers = self._mlp()
+        mlp = self._mlp_layers
+        return None if mlp is None else [(W.copy(), b.copy()) for W, b in mlp]
 
     def _mlp(self):
         s = self._s

@@ -407,6 +407,20 @@ def _guard_up(x: Array) -> Array:
     return x * (1 + 4 * U) + ETA
 
 
+def step_plan(t: Array, T: Array, dt_exit: Array, dt_change: Array) -> tuple[Array, Array, Array, Array]:
+    """What one region step does, from its entry ``t``, the distance to its exit and to a class change:
+    ``(changed, done, t_next, tau)``, ``tau`` the stretch the error bounds must cover (up to the next
+    entry, rounding of ``t + dt_exit`` included; the range end; or the whole region when a change is
+    claimed, whose window may reach past the claim)."""
+    changed = jnp.isfinite(dt_change) & (t + dt_change < T)
+    t_exit = t + dt_exit
+    done = changed | ((~changed) & (t_exit >= T))
+    t_next = jnp.where(done, t, t_exit)
+    tau = jnp.where(~done, _guard_up(jnp.maximum(dt_exit, t_next - t)),
+                    jnp.where(changed, dt_exit, _guard_up(T - t)))
+    return changed, done, t_next, jnp.where(jnp.isnan(tau), jnp.inf, tau)
+
+
 def walk_step(params, ray: Ray, T: Array, label: Array, step: Step) -> Step:
     """One region of the walk towards ``T``: a class change inside the region entered at ``step.t``, else
     a move to its exit; every decision certified or flagged."""
@@ -415,18 +429,8 @@ def walk_step(params, ray: Ray, T: Array, label: Array, step: Step) -> Step:
     dt_exit, triggers = exit_step(region)
     mg = margins(params, region, label)
     dt_change, who = class_change_step(mg, label, dt_exit)
-    t_change = t + dt_change
-    changed = jnp.isfinite(dt_change) & (t_change < T)
-    t_exit = t + dt_exit
-    at_end = (~changed) & (t_exit >= T)
-    done = changed | at_end
-    t_next = jnp.where(done, t, t_exit)
+    changed, done, t_next, tau = step_plan(t, T, dt_exit, dt_change)
     moving_on = ~done
-    # The stretch the bounds must cover: up to the next entry (rounding of t + dt_exit included), the
-    # range end, or the whole region when a change is claimed (its window may reach past the claim).
-    tau = jnp.where(moving_on, _guard_up(jnp.maximum(dt_exit, t_next - t)),
-                    jnp.where(changed, dt_exit, _guard_up(T - t)))
-    tau = jnp.where(jnp.isnan(tau), jnp.inf, tau)
     bounds = error_bounds(params, ray, t, region, mg, tau)
     gi = certify_gi(mg, bounds, t, tau, dt_change, who, changed, label, T)
     pat = certify_pattern(region, bounds, t, tau, triggers, step.pinned, moving_on, T)
@@ -437,7 +441,7 @@ def walk_step(params, ray: Ray, T: Array, label: Array, step: Step) -> Step:
     ordered = (t == 0) | (t + pat.r_lo > step.prev_hi)
     count_ok = gi.ok & pat.ok & jnp.where(moving_on, ordered & (t_next > t), after_start & before_exit)
     prev_hi = jnp.where(moving_on, (t + pat.r_hi) * (1 + 4 * U), step.prev_hi)
-    end = jnp.where(changed, t_change, T)
+    end = jnp.where(changed, t + dt_change, T)
     who = jnp.where(changed, who, -1).astype(jnp.int32)
     progressed = t_next > t
     pinned = _repin(step.pinned, triggers, progressed)

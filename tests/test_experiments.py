@@ -71,6 +71,33 @@ def test_midline_rays_join_side_midpoints(rng):
             np.testing.assert_allclose(d, (w - u) / 2)
 
 
+# --- exact GIs of ray blocks --------------------------------------------------------------------------
+def test_exact_gis_pads_with_empty_rays_and_matches_the_engine(rng, monkeypatch):
+    from relu_regions.experiments._gi import exact_gis
+    from relu_regions.experiments._rays import fixed_rays
+
+    net = random_net(rng, [5, 12, 12, 4])
+    xs, ds = rng.normal(size=(7, 5)), 3 * rng.normal(size=(7, 5))
+    calls = []
+    engine = rr.exact_intervals
+
+    def spy(params, xs_, ds_, t_min, t_max, **kw):
+        calls.append((np.asarray(xs_), np.asarray(t_min), np.asarray(t_max), kw))
+        return engine(params, xs_, ds_, t_min, t_max, **kw)
+
+    monkeypatch.setattr(rr, "exact_intervals", spy)
+    for count in (False, True):
+        iv = exact_gis(net, fixed_rays(xs, ds), 7, -1.0, 2.0, batch=16, count_regions=count)
+        want = engine(net, xs, ds, -1.0, 2.0, count_regions=count)
+        for got, ref in zip(iv, want):
+            np.testing.assert_array_equal(np.asarray(got), np.asarray(ref))
+        assert (np.all(iv.n_regions >= 1)) == count and (np.all(iv.n_regions == -1)) == (not count)
+    xs_, lo, hi, kw = calls[-1]
+    assert xs_.shape == (16, 5) and kw["batch_size"] == 16 and kw["count_regions"]
+    # the 9 padded rays are empty (range [0, 0]): nothing is walked twice
+    assert np.all(lo[:7] == -1) and np.all(hi[:7] == 2) and np.all(lo[7:] == 0) and np.all(hi[7:] == 0)
+
+
 # --- exact quantities along a segment --------------------------------------------------------------
 def test_class_changes_and_logit_range_match_dense_sampling(rng):
     net = random_net(rng, [5, 12, 12, 4])
@@ -232,6 +259,28 @@ def test_run_experiments_merges_results_and_renders_the_report(ctx):
     assert str(ctx.out_dir) not in report and str(ctx.cache_dir) not in json.dumps(saved)
     with pytest.raises(ValueError, match="unknown experiments"):
         run_experiments(ctx, ["fig10"])
+
+
+def test_claim_table_is_generated_from_results_json(ctx, tmp_path):
+    from relu_regions.experiments import claim_table
+    from relu_regions.experiments._report import TABLE_END, TABLE_START
+    from relu_regions.experiments.readme_table import main
+
+    run_experiments(ctx, ["fig5"])
+    saved = json.loads((ctx.out_dir / "results.json").read_text())
+    table = claim_table(saved, "report.md")
+    claims = saved["experiments"]["fig5"]["claims"]
+    assert "sizes **tiny**" in table and "seeds 0 (1)" in table and "[report.md](report.md)" in table
+    assert "Reduced sizes" in table and "did not reach the training target" in table
+    assert claims[0]["measured"] in table and "data alone: " in table
+    readme = tmp_path / "README.md"
+    readme.write_text(f"# x\n\n{TABLE_START}\nold numbers\n{TABLE_END}\n\nafter\n")
+    assert main([str(ctx.out_dir / "results.json"), "--readme", str(readme)]) == 0
+    text = readme.read_text()
+    assert "old numbers" not in text and claims[0]["measured"] in text and text.endswith(f"{TABLE_END}\n\nafter\n")
+    assert main([str(ctx.out_dir / "results.json"), "--readme", str(readme)]) == 0 and readme.read_text() == text
+    with pytest.raises(ValueError, match="markers"):
+        main([str(ctx.out_dir / "results.json"), "--readme", str(ctx.out_dir / "report.md")])
 
 
 @pytest.mark.skipif(not (SHARED_DATA / "cifar10").is_dir(), reason="../shared/data/cifar10 not present")

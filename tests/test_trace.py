@@ -471,7 +471,7 @@ def test_piecewise_constant_masks_are_fine():
 
 def test_reference_walk_matches_linear_pieces_on_mlp():
     import relu_regions as rr
-    from relu_regions._trace_walk import walk_pieces
+    from trace_reference import walk_pieces
 
     rng = np.random.default_rng(9)
     params = _mlp(rng, [5, 12, 12, 3])
@@ -491,7 +491,7 @@ def test_reference_walk_matches_linear_pieces_on_mlp():
 
 
 def test_reference_walk_on_cnn(plain):
-    from relu_regions._trace_walk import walk_pieces
+    from trace_reference import walk_pieces
 
     f, p = plain
     rng = np.random.default_rng(10)

@@ -28,8 +28,9 @@ def _common() -> argparse.ArgumentParser:
                         "$RELU_REGIONS_DATA, then tensorflow-datasets, then the embedded MNIST subset)")
     size = p.add_mutually_exclusive_group()
     size.add_argument("--quick", action="store_true",
-                      help="under 10 minutes on 2 CPU cores: 2 seeds, <= 30 epochs (the training target is not "
-                           "reached, so verdicts are inconclusive), a few hundred rays per set")
+                      help="a pipeline check, not results: 2 seeds, Adam instead of the paper's SGD (most nets "
+                           "reach 100%% training accuracy), a few hundred rays per set; about 20 minutes on 2 "
+                           "loaded CPU cores")
     size.add_argument("--tiny", action="store_true",
                       help="seconds, for tests: 3 epochs, a few dozen rays (numbers meaningless)")
     p.add_argument("--pairs", type=_positive_int, default=None,
@@ -110,7 +111,7 @@ def _run(name: str | None, args: argparse.Namespace) -> int:
     if untrained:
         print(f"note: {len(untrained)} network(s) did not reach 100% training accuracy within the "
               f"{sizes.max_epochs}-epoch cap (e.g. {sorted(untrained)[0]}); every claim resting on them is "
-              "'inconclusive (training target not reached)'." + (" Quick/tiny sizes stop training early by design; "
+              "'inconclusive (training target not reached)'." + (" Quick/tiny sizes cap training by design; "
                                                                   "run without --quick for results."
                                                                   if preset != "full" else ""))
     print(f"wrote {RESULTS_NAME} and {REPORT_NAME} in {args.out} ({time.perf_counter() - start:.0f} s, sizes "

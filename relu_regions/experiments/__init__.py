@@ -30,7 +30,7 @@ from relu_regions.experiments._layerwise import layerwise
 from relu_regions.experiments._sensitivity import jacobian_norms, sensitivity
 from relu_regions.experiments._rays import midline_rays, random_triangles, same_label_pairs
 from relu_regions.experiments._registry import EXPERIMENTS, Experiment
-from relu_regions.experiments._report import render_report
+from relu_regions.experiments._report import claim_table, render_report
 from relu_regions.experiments._reproduce import REPORT_NAME, RESULTS_NAME, reproduce, run_experiments
 from relu_regions.experiments._sizes import ARCHITECTURES, MAIN_WIDTHS, Sizes
 
@@ -47,6 +47,7 @@ __all__ = [
     "Sizes",
     "SplitData",
     "TrainedNet",
+    "claim_table",
     "class_changes",
     "fig1_paths",
     "fig2_pca_real",

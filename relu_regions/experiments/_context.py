@@ -206,7 +206,8 @@ class ExperimentContext:
         ``"noise<p>"`` (see :func:`noisy_labels`), for this context's (first) seed.
 
         Training follows the paper: random-uniform initialisation, plain SGD with learning rate 0.01
-        (mini-batches of 32), until 100 % training accuracy or ``sizes.max_epochs``; random labels are
+        (mini-batches of 32; ``sizes.optimizer`` and ``sizes.learning_rate``, Adam at 1e-3 in ``quick``),
+        until 100 % training accuracy or ``sizes.max_epochs``; random labels are
         ``permute_labels(y, seed)``. If SGD misses 100 % and ``sizes.fallback`` is set, the network is
         trained again with ``sizes.fallback_optimizer`` and that run is used; the record keeps both.
         Runs are cached in ``cache_dir`` (a rerun loads them instead of training).
@@ -222,8 +223,8 @@ class ExperimentContext:
         data = self.dataset(dataset)
         y = noisy_labels(data.y, labels, self.seed)
         s = self.sizes
-        config = TrainConfig(widths=widths, n_classes=int(data.y.max()) + 1, max_epochs=s.max_epochs,
-                             seed=self.seed)
+        config = TrainConfig(widths=widths, n_classes=int(data.y.max()) + 1, optimizer=s.optimizer,
+                             learning_rate=s.learning_rate, max_epochs=s.max_epochs, seed=self.seed)
         snaps = self.sizes.snapshot_epochs if (dataset, widths, labels) in _SNAPSHOT_NETS else ()
         attempts = [self._train(key, data, labels, y, config, snaps)]
         if not attempts[-1][0].reached_target and s.fallback:

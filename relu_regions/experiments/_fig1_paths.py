@@ -9,8 +9,8 @@ from relu_regions.experiments._along import class_changes, segment_stats
 from relu_regions.experiments._claims import claim
 from relu_regions.experiments._context import ExperimentContext
 from relu_regions.experiments._sizes import MAIN_WIDTHS
-from relu_regions.experiments._pairwise_sets import median_diff, run_stat
-from relu_regions.experiments._stats import decide, fmt, fmt_ci, summarize
+from relu_regions.experiments._pairwise_sets import median, median_diff, run_stat
+from relu_regions.experiments._stats import decide, fmt_ci, summarize
 from relu_regions.plotting import new_figure, plot_logits_along, save_figure
 
 FIGURE = "fig1_paths.png"
@@ -68,6 +68,9 @@ def fig1_paths(ctx: ExperimentContext) -> dict:
     R = {kind: arrays[kind]["label_range"] for kind in KINDS}
     stats = {
         "same-class kept fraction": run_stat(ctx, arrays["same_class"]["kept"], lambda a: a.mean()),
+        "different-class kept fraction": run_stat(ctx, arrays["other_class"]["kept"], lambda a: a.mean()),
+        "same-class pieces per segment, median": run_stat(ctx, arrays["same_class"]["pieces"], median),
+        **{f"label-logit range median: {kind.replace('_', ' ')}": run_stat(ctx, R[kind], median) for kind in KINDS},
         "label-logit range median: other class - same class": run_stat(
             ctx, list(zip(R["other_class"], R["same_class"])), median_diff),
         "label-logit range median: random direction - same class": run_stat(
@@ -94,31 +97,31 @@ def fig1_paths(ctx: ExperimentContext) -> dict:
     numbers["example"] = {"start_index": int(I[0]), "range": list(PLOT_RANGE), **example}
     files = [save_figure(fig, ctx.figure_path(FIGURE))]
 
-    k = numbers["kinds"]
-    med = {kind: k[kind]["label_range"]["median"] for kind in KINDS}
+    med = {kind: fmt_ci(stats[f"label-logit range median: {kind.replace('_', ' ')}"]) for kind in KINDS}
     kept = stats["same-class kept fraction"]
     d_other = stats["label-logit range median: other class - same class"]
     d_rand = stats["label-logit range median: random direction - same class"]
-    n = f"n={ctx.sizes.n_paths} per kind and seed, {len(ctx.seeds)} seed(s)"
+    n = (f"n = {ctx.sizes.n_paths} segments per kind and seed (start: a random training point), "
+         f"{len(ctx.seeds)} seed(s)")
     claims = [
         claim("Along the segment between two training samples of the same class the network classifies "
               "every point as that class (real labels).",
               f"fraction of same-class segments keeping the class over all of [0, 1]: {fmt_ci(kept)} "
-              f"(different-class segments, pooled: {fmt(k['other_class']['kept_fraction'])}); median "
-              f"{fmt(k['same_class']['pieces']['median'])} linear pieces per segment; {n}",
+              f"(different-class segments: {fmt_ci(stats['different-class kept fraction'])}); median linear pieces "
+              f"per same-class segment {fmt_ci(stats['same-class pieces per segment, median'])}; {n}",
               f"95% interval of the fraction above {KEPT_THRESHOLD}", decide(kept["ci"], "above", KEPT_THRESHOLD),
               networks=keys, statistics={"kept": kept}),
         claim("The output of the correct class changes less along a same-class segment than along a "
               "different-class segment.",
-              f"median range (max - min) of the start class's logit on [0, 1] (pooled): same class "
-              f"{fmt(med['same_class'])}, other class {fmt(med['other_class'])}; other - same {fmt_ci(d_other)}; {n}",
+              f"median range (max - min) of the start class's logit on [0, 1]: same class "
+              f"{med['same_class']}, other class {med['other_class']}; other - same {fmt_ci(d_other)}; {n}",
               "95% interval of median(other) - median(same) above 0", decide(d_other["ci"], "above", 0.0),
               networks=keys, statistics={"difference": d_other}),
         claim("The output of the correct class changes less along a same-class segment than along a random "
               "direction.",
-              f"median range of the start class's logit on [0, 1] (pooled): same class {fmt(med['same_class'])}, "
+              f"median range of the start class's logit on [0, 1]: same class {med['same_class']}, "
               f"random direction (Gaussian, same Euclidean length as the same-class segment) "
-              f"{fmt(med['random_direction'])}; random - same {fmt_ci(d_rand)}; {n}",
+              f"{med['random_direction']}; random - same {fmt_ci(d_rand)}; {n}",
               "95% interval of median(random) - median(same) above 0", decide(d_rand["ci"], "above", 0.0),
               networks=keys, statistics={"difference": d_rand}),
     ]

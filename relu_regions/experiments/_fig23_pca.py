@@ -168,7 +168,8 @@ def fig3_pca_random(ctx: ExperimentContext) -> dict:
         claim("Random labels: there is no manifold to approximate; the first principal component of a "
               "(random) class behaves like a random direction.",
               f"median GI (range 6) tangent {fmt_ci(stats['median tangent'])}, random "
-              f"{fmt_ci(stats['median random'])}; tangent - random {fmt_ci(tr)}",
+              f"{fmt_ci(stats['median random'])}; tangent - random {fmt_ci(tr)}; n={result['numbers']['n_starts']} "
+              f"starts per seed, {len(ctx.seeds)} seed(s)",
               f"equivalence: 95% interval of median(tangent) - median(random) inside +-{fmt(margin)} "
               f"({EQUIVALENCE_SHARE:.0%} of the range; a KS p-value >= 0.05 is not evidence of no difference)",
               decide(tr["ci"], "within", 0.0, margin), networks=result["networks"],

@@ -54,6 +54,8 @@ def fig4_dimension(ctx: ExperimentContext) -> dict:
         "stats": stats,
     }
     nets = {name: per[name]["networks"] for name, _ in RESOLUTIONS}
+    by_label = {lab: [k for name, _ in RESOLUTIONS for k in per[name]["sets"][lab].keys] for lab in ("real", "random")}
+    n = per["mnist"]["n_text"]
     floor = per["mnist"]["floor"]
     full_ks = stats["mnist: ks"]
     shrink = {n: stats[f"{n} - mnist: median random"] for n in ("mnist14", "mnist7")}
@@ -65,33 +67,35 @@ def fig4_dimension(ctx: ExperimentContext) -> dict:
               "nearly identical.",
               f"KS D real vs random {fmt_ci(full_ks)}; medians real {fmt_ci(stats['mnist: median_real'])}, random "
               f"{fmt_ci(stats['mnist: median_random'])}; seed-to-seed KS of one setting: real "
-              f"{fmt(floor['real'])}, random {fmt(floor['random'])}",
+              f"{fmt(floor['real'])}, random {fmt(floor['random'])}; {n}",
               f"equivalence: 95% interval of the KS distance below the margin {SIMILAR_KS} (holds), above it "
               "(does not hold), else inconclusive",
               decide(full_ks["ci"], "below", SIMILAR_KS), networks=nets["mnist"],
               statistics={"ks": full_ks}),
         claim("With lower input dimension (14x14, 7x7) the random-label GIs get shorter.",
               "median random-label GI minus the 28x28 one: " + ", ".join(
-                  f"{n} {fmt_ci(shrink[n])}" for n in shrink),
+                  f"{r} {fmt_ci(shrink[r])}" for r in shrink) + f"; {n}",
               "both 95% intervals below 0 (holds); either above 0 (does not hold)",
-              all_of(decide(shrink[n]["ci"], "below", 0.0) for n in shrink), networks=low_nets,
+              all_of(decide(shrink[r]["ci"], "below", 0.0) for r in shrink), networks=by_label["random"],
               statistics=shrink),
         claim("With lower input dimension the real-label GIs do not change significantly.",
-              "median real-label GI minus the 28x28 one: " + ", ".join(f"{n} {fmt_ci(stay[n])}" for n in stay),
+              "median real-label GI minus the 28x28 one: " + ", ".join(f"{r} {fmt_ci(stay[r])}" for r in stay)
+              + f"; {n}",
               f"equivalence: both 95% intervals inside +-{fmt(MEDIAN_MARGIN)} (5% of the range)",
-              all_of(decide(stay[n]["ci"], "within", 0.0, MEDIAN_MARGIN) for n in stay), networks=low_nets,
+              all_of(decide(stay[r]["ci"], "within", 0.0, MEDIAN_MARGIN) for r in stay), networks=by_label["real"],
               statistics=stay),
         claim("With lower input dimension the difference between real- and random-label GIs grows.",
-              "KS D (real vs random) minus the 28x28 one: " + ", ".join(f"{n} {fmt_ci(grow[n])}" for n in grow),
+              "KS D (real vs random) minus the 28x28 one: " + ", ".join(f"{r} {fmt_ci(grow[r])}" for r in grow)
+              + f"; {n}",
               "both 95% intervals above 0",
-              all_of(decide(grow[n]["ci"], "above", 0.0) for n in grow), networks=low_nets, statistics=grow),
+              all_of(decide(grow[r]["ci"], "above", 0.0) for r in grow), networks=low_nets, statistics=grow),
     ]
     for lab in ("real", "random"):
         b = stats[f"mnist: bump_{lab}"]
         claims.append(claim(
             f"At full dimension the GI distribution shows a small bump around 1.3 ({lab} labels).",
             f"bump prominence (share of the highest 0.05-bin within 1.1-1.5 minus the larger of the bins 0.2 "
-            f"below and above) {fmt_ci(b)}",
+            f"below and above) {fmt_ci(b)}; {n}",
             "95% interval of the prominence above 0 (a local maximum)",
             decide(b["ci"], "above", 0.0), networks=[k for k in nets["mnist"] if f"/{lab}/" in k],
             statistics={"prominence": b}))

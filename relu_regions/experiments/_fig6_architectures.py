@@ -80,14 +80,15 @@ def fig6_architectures(ctx: ExperimentContext) -> dict:
             f"The pairwise GI distributions are roughly the same for networks with 1, 2, 3 and 4 hidden layers "
             f"({labels} labels).",
             "medians: " + ", ".join(f"{n} {fmt_ci(per[n]['stats'][f'median_{labels}'])}" for n in names)
-            + f"; largest KS D between two architectures {fmt_ci(b)}",
+            + f"; largest KS D between two architectures {fmt_ci(b)}; {per[names[0]]['n_text']}",
             f"equivalence: 95% interval of the largest cross-architecture KS distance below {SIMILAR_KS}",
             decide(b["ci"], "below", SIMILAR_KS), networks=[k for n in names for k in keys[(n, labels)]],
             statistics={"max_ks": b}))
     rr_stats = {n: stats[f"{n}: ks real vs random"] for n in names}
     claims.append(claim(
         "For every architecture real- and random-label pairwise GIs are alike.",
-        "KS D real vs random: " + ", ".join(f"{n} {fmt_ci(rr_stats[n])}" for n in names),
+        "KS D real vs random: " + ", ".join(f"{n} {fmt_ci(rr_stats[n])}" for n in names)
+        + f"; {per[names[0]]['n_text']}",
         f"equivalence: every 95% interval of the KS distance below {SIMILAR_KS} (holds); any above it (does not "
         "hold)",
         all_of(decide(rr_stats[n]["ci"], "below", SIMILAR_KS) for n in names),
@@ -98,7 +99,7 @@ def fig6_architectures(ctx: ExperimentContext) -> dict:
             f"As the number of layers increases the bump around 1.3 becomes more visible ({labels} labels).",
             "bump prominence: " + ", ".join(f"{n} {fmt_ci(stats[f'{n}: bump prominence ({labels})'])}"
                                             for n in names)
-            + f"; {names[-1]} minus {names[0]}: {fmt_ci(g)}",
+            + f"; {names[-1]} minus {names[0]}: {fmt_ci(g)}; {per[names[0]]['n_text']}",
             f"95% interval of prominence({names[-1]}) - prominence({names[0]}) above 0",
             decide(g["ci"], "above", 0.0), networks=keys[(names[0], labels)] + keys[(names[-1], labels)],
             statistics={"growth": g}))

@@ -25,7 +25,7 @@ def fig7_cifar10(ctx: ExperimentContext) -> dict:
         claim("On CIFAR-10, as on MNIST, pairwise GIs behave similarly with real and random labels.",
               f"KS D real vs random {fmt_ci(st['ks'])}; medians real {fmt_ci(st['median_real'])}, random "
               f"{fmt_ci(st['median_random'])}; seed-to-seed KS of one setting: real {fmt(res['floor']['real'])}, "
-              f"random {fmt(res['floor']['random'])}",
+              f"random {fmt(res['floor']['random'])}; {res['n_text']}",
               f"equivalence: 95% interval of the KS distance below the margin {SIMILAR_KS}",
               decide(st["ks"]["ci"], "below", SIMILAR_KS), networks=res["networks"], statistics={"ks": st["ks"]}),
     ]

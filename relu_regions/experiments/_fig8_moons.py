@@ -9,7 +9,7 @@ from relu_regions.experiments._context import LABELS, ExperimentContext
 from relu_regions.experiments._nets import logits
 from relu_regions.experiments._pairwise_sets import real_vs_random, run_stat
 from relu_regions.experiments._sizes import MAIN_WIDTHS
-from relu_regions.experiments._stats import Weighted, decide, fmt, fmt_ci
+from relu_regions.experiments._stats import Weighted, decide, fmt_ci
 from relu_regions.plotting import new_figure, plot_decision_regions, save_figure
 
 FIGURE = "fig8_moons.png"
@@ -37,11 +37,15 @@ def fig8_two_moons(ctx: ExperimentContext) -> dict:
     L = {lab: res["sets"][lab].lengths for lab in LABELS}
     st["median ratio random / real"] = run_stat(ctx, list(zip(L["random"], L["real"])), _ratio)
     r = st["median ratio random / real"]
+    for lab in LABELS:
+        kept = [(np.asarray(iv.hi) >= 1.0).astype(np.float64) for iv in res["sets"][lab].ivs]
+        st[f"segment kept fraction ({lab})"] = run_stat(ctx, kept, lambda a: a.mean())
     claims = [
         claim("In two dimensions random labels shrink the pairwise GIs dramatically.",
               f"median real {fmt_ci(st['median_real'])}, random {fmt_ci(st['median_random'])}; ratio random/real "
-              f"{fmt_ci(r)}; segment kept (pooled): real {fmt(res['gi']['real']['segment_fraction'])}, random "
-              f"{fmt(res['gi']['random']['segment_fraction'])}; KS D {fmt_ci(st['ks'])}",
+              f"{fmt_ci(r)}; segment [0, 1] kept: real {fmt_ci(st['segment kept fraction (real)'])}, random "
+              f"{fmt_ci(st['segment kept fraction (random)'])}; KS D {fmt_ci(st['ks'])}; {res['n_text']} (both "
+              "classes pooled)",
               f"95% interval of median(random) / median(real) below {SHRINK}",
               decide(r["ci"], "below", SHRINK), networks=res["networks"], statistics={"ratio": r}),
     ]

@@ -17,10 +17,12 @@ def exact_gis(params, rays: RayBlock, n: int, t_min: float, t_max: float, *, bat
               progress: bool = False, desc: str = "exact GIs", count_regions: bool) -> rr.Interval:
     """``rr.exact_intervals`` of the ``n`` rays ``rays(start, stop)`` over ``[t_min, t_max]``.
 
-    Rays are built and walked ``BLOCK_RAYS`` at a time in compiled batches of ``batch`` rays. A block
-    with fewer than ``batch`` rays is padded (with its first ray) so that every call reuses one
-    compilation per network shape. ``count_regions`` is passed on (``False``: the certified fast path,
-    ``n_regions`` = -1). Returns an :class:`~relu_regions.Interval` of ``(n,)`` arrays.
+    Rays are built and walked :data:`BLOCK_RAYS` at a time in compiled batches of ``batch`` rays. A block
+    with fewer rays than the batch is padded with empty rays (range ``[0, 0]``, nothing to walk), so that
+    every call reuses one compilation per network shape without walking any ray twice. ``count_regions``
+    is passed on (``False``: the certified fast path, ``n_regions`` = -1; ask for counts only where they
+    are used: counting walks every region and is several times slower).
+    Returns an :class:`~relu_regions.Interval` of ``(n,)`` arrays.
     """
     block = max(batch, BLOCK_RAYS // batch * batch)
     parts = []
@@ -29,9 +31,12 @@ def exact_gis(params, rays: RayBlock, n: int, t_min: float, t_max: float, *, bat
             stop = min(start + block, n)
             xs, ds = rays(start, stop)
             k = stop - start
+            lo, hi = np.full(k, float(t_min)), np.full(k, float(t_max))
             if k < batch:
-                xs, ds = np.resize(xs, (batch, xs.shape[1])), np.resize(ds, (batch, ds.shape[1]))
-            iv = rr.exact_intervals(params, xs, ds, t_min, t_max, batch_size=batch, count_regions=count_regions)
+                pad = ((0, batch - k), (0, 0))
+                xs, ds = np.pad(xs, pad), np.pad(ds, pad)
+                lo, hi = np.pad(lo, (0, batch - k)), np.pad(hi, (0, batch - k))
+            iv = rr.exact_intervals(params, xs, ds, lo, hi, batch_size=batch, count_regions=count_regions)
             parts.append([np.asarray(a)[:k] for a in iv])
             bar.update(k)
     if not parts:

@@ -45,6 +45,12 @@ def prominence(a: Weighted, center: float = 1.3) -> float:
     return b["height"] - max(b["left"], b["right"])
 
 
+def n_text(gi: dict) -> str:
+    """What ``n`` counts in a pooled pairwise summary (:meth:`PairwiseSet.pooled`), for a claim's text."""
+    return (f"n = {gi['n_per_seed']:,} of {gi['n_pairs_total']:,} unordered same-label pairs per network and seed, "
+            f"{gi['n_seeds']} seed(s)")
+
+
 def seed_floor(samples: list[np.ndarray]) -> float | None:
     """Mean KS distance between the GI samples of two seeds of the same setting (how far two runs of one
     setting lie apart: the noise floor a real-vs-random distance is read against); ``None`` for one seed."""
@@ -91,7 +97,7 @@ def real_vs_random(ctx: ExperimentContext, dataset: str, widths, ax=None, title:
 
     Returns ``{"sets": {labels: PairwiseSet}, "gi": {labels: pooled summary}, "ks": KS of the pooled
     samples, "stats": {name: bootstrap dict}, "floor": {labels: between-seed KS}, "bump": {labels: bump of
-    the pooled histogram}, "networks": keys}``; ``stats`` holds ``median_real``, ``median_random``,
+    the pooled histogram}, "networks": keys, "n_text": what n counts}``; ``stats`` holds ``median_real``, ``median_random``,
     ``median_diff`` (random - real), ``ks`` (real vs random), ``capped_real``, ``capped_random``,
     ``bump_real``, ``bump_random``. Draws both distributions on ``ax`` when given.
     """
@@ -117,4 +123,4 @@ def real_vs_random(ctx: ExperimentContext, dataset: str, widths, ax=None, title:
     return {"sets": sets, "gi": gi, "ks": ks(pooled["real"], pooled["random"]), "stats": stats,
             "floor": {labels: seed_floor(L[labels]) for labels in LABELS},
             "bump": {labels: bump(histogram(pooled[labels], 0.0, WIDTH, 0.05)) for labels in LABELS},
-            "networks": [k for labels in LABELS for k in sets[labels].keys]}
+            "networks": [k for labels in LABELS for k in sets[labels].keys], "n_text": n_text(gi["real"])}

@@ -1,4 +1,4 @@
-"""A plain reference walker over a traced :class:`~relu_regions._trace.Program` (slow, eager, float64).
+"""A plain reference walker over a traced :class:`~relu_regions._trace.Program` for the tests (slow, eager, float64).
 
 It exists to pin down and test the interface the real walker uses; it is not the production walker.
 One step, from ``t`` with the pattern ``c`` of the region entered just after ``t``::

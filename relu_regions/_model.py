@@ -1,0 +1,108 @@
+"""What the public routines accept as a model: a ``(W, b)`` list, a JAX callable or a traced Program.
+
+``resolve(model, x, batched)`` turns a model into exactly one of ``(program, None)`` or ``(None,
+params)``: a callable ``f(x) -> logits`` (one unbatched example of any input shape) is traced in float64
+(:func:`relu_regions.trace`); a program that is a plain dense + ReLU chain becomes its ``(W, b)`` list
+(``Program.as_mlp``), so it goes through the MLP engine and gets bit-for-bit the same answers.
+
+Callables are traced on every call (tracing is cheap, and it sees weights changed in place), but the
+static part of a program with the same structure as an earlier one is reused, so the walker's jitted
+code (keyed on that static part) is compiled once per structure and batch shape, not once per call.
+For a tight loop over single rays, trace once (``relu_regions.trace``) and pass the program.
+
+``accepts_models(program_fn, result, batched)`` wraps a public ``fn(params, x, ...)`` so that it takes
+any of the three: lists (and anything else: ``fn`` validates it) go to ``fn`` unchanged, MLP programs to ``fn`` with their list, other programs
+to ``program_fn(prog, x, ...)`` (its tuple of fields is made a ``result`` when one is given).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections import OrderedDict
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from relu_regions._trace import Program, trace
+
+_STATICS: OrderedDict = OrderedDict()      # structure signature -> a Program's static part (LRU)
+_MAX_STATICS = 32
+
+
+def _signature(prog: Program) -> tuple:
+    s = prog._s
+    ops = tuple((op.kind, op.prim.name, repr(sorted(op.params.items())), op.ins, op.outs, op.lin, op.switch,
+                 op.sign, None if op.idx is None else op.idx.tobytes()) for op in s.ops)
+    consts = tuple((tuple(np.shape(c)), str(jnp.result_type(c))) for c in prog._consts)
+    return ops, s.out, s.in_shape, str(s.in_dtype), s.out_shape, consts
+
+
+def _reuse_static(prog: Program) -> Program:
+    key = _signature(prog)
+    if key in _STATICS:
+        _STATICS.move_to_end(key)
+        return Program(_STATICS[key], prog._consts)
+    _STATICS[key] = prog._s
+    if len(_STATICS) > _MAX_STATICS:
+        _STATICS.popitem(last=False)
+    return prog
+
+
+def program_of(f, example) -> Program:
+    """Trace ``f`` in float64 on an example of the input's shape (its values do not matter)."""
+    example = np.asarray(example)
+    with jax.enable_x64(True):
+        try:
+            prog = trace(f, jnp.zeros(example.shape, jnp.float64))
+        except TypeError as e:
+            if "dtype" not in str(e):
+                raise
+            raise TypeError(f"tracing f on a float64 input of shape {example.shape} failed: {e}. Exact "
+                            "routines run the model in float64: give it float64 weights, or let its "
+                            "operations promote (e.g. cast kernels with .astype(x.dtype))") from e
+    return _reuse_static(prog)
+
+
+def resolve(model, x, batched: bool | None):
+    """``(program, None)`` or ``(None, params)`` for a model and its input ``x``.
+
+    ``batched``: whether ``x`` carries a leading batch axis (``None``: a point routine; a program tells
+    by its input shape, a callable is traced on ``x`` as one example)."""
+    if isinstance(model, Program):
+        prog = model
+        if jnp.dtype(prog.in_dtype) != jnp.float64:
+            raise TypeError(f"the program was traced in {jnp.dtype(prog.in_dtype)}; exact routines need "
+                            "float64: trace inside jax.enable_x64(True) with a float64 example, or pass the "
+                            "callable itself")
+    elif callable(model):
+        example = np.asarray(x)
+        if batched:
+            if example.ndim == 0 or example.shape[0] == 0:
+                raise ValueError("xs: expected a non-empty batch (B,) + the model's input shape")
+            example = example[0]
+        prog = program_of(model, example)
+    else:
+        raise TypeError(f"params: expected a list of (W, b) pairs, a JAX callable f(x) -> logits or a "
+                        f"relu_regions.Program, got {type(model).__name__}")
+    mlp = prog.as_mlp()
+    return (None, mlp) if mlp is not None else (prog, None)
+
+
+def accepts_models(program_fn, result=None, batched: bool | None = True):
+    """Decorator for a public ``fn(params, x, ...)``: see the module docstring."""
+
+    def deco(fn):
+        @functools.wraps(fn)
+        def wrapped(params, x, *args, **kwargs):
+            if not (isinstance(params, Program) or callable(params)):
+                return fn(params, x, *args, **kwargs)          # (W, b) lists; bad input: fn's errors
+            prog, net = resolve(params, x, batched)
+            if net is not None:
+                return fn(net, x, *args, **kwargs)
+            out = program_fn(prog, x, *args, **kwargs)
+            return out if result is None else result(*out)
+
+        return wrapped
+
+    return deco
