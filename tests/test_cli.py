@@ -7,6 +7,8 @@ import sys
 from importlib.metadata import version
 
 import pytest
+
+import relu_regions as rr
 from conftest import HAS_CIFAR, HAS_MNIST, SHARED_DATA
 
 from relu_regions.cli import COMMANDS, build_parser, main
@@ -24,7 +26,8 @@ def test_parser_has_every_subcommand():
         args = parser.parse_args([name, "--tiny"])
         assert callable(args.func)
     args = parser.parse_args(["reproduce", "--quick", "--pairs", "50", "--out", "x"])
-    assert args.quick and args.pairs == 50
+    assert args.quick and args.pairs == 50 and not args.save_rays
+    assert parser.parse_args(["fig4", "--tiny", "--save-rays"]).save_rays
     with pytest.raises(SystemExit):
         parser.parse_args(["reproduce", "--quick", "--tiny"])
     with pytest.raises(SystemExit):
@@ -71,7 +74,8 @@ def test_reproduce_end_to_end_then_rerun_uses_the_cache(tmp_path, capsys):
 
 def test_demo_tiny(tmp_path, capsys):
     out = tmp_path / "demo"
-    assert main(["demo", "--tiny", "--out", str(out), "--cache-dir", str(tmp_path / "cache"), "--no-progress"]) == 0
+    assert main(["demo", "--tiny", "--out", str(out), "--cache-dir", str(tmp_path / "cache"), "--no-progress",
+                 "--save-rays"]) == 0
     printed = capsys.readouterr().out
     assert "| real |" in printed and "| random |" in printed and "KS D=" in printed
     assert (out / "demo_gi.png").stat().st_size > 1000
@@ -79,6 +83,8 @@ def test_demo_tiny(tmp_path, capsys):
     assert "![pairwise GIs](demo_gi.png)" in summary
     numbers = json.loads((out / "demo.json").read_text())["numbers"]
     assert numbers["gi"]["real"]["n"] == numbers["gi"]["random"]["n"] == 32
+    saved = sorted((out / "rays").iterdir())  # --save-rays: one set per labelling, ray by ray
+    assert len(saved) == 2 and all(len(rr.load_intervals(p)["lo"]) == 32 for p in saved)
     assert numbers["ks"]["n1"] == 32
 
 

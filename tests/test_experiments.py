@@ -98,6 +98,30 @@ def test_exact_gis_pads_with_empty_rays_and_matches_the_engine(rng, monkeypatch)
     assert np.all(lo[:7] == -1) and np.all(hi[:7] == 2) and np.all(lo[7:] == 0) and np.all(hi[7:] == 0)
 
 
+def test_gis_save_rays_and_resume(rng, tmp_path, monkeypatch):
+    """With ``rays_dir`` every GI set is saved ray by ray; a rerun reads the saved blocks back instead of
+    walking them again, and different networks get different directories."""
+    from relu_regions.experiments._rays import fixed_rays
+
+    net, other = random_net(rng, [5, 12, 12, 4]), random_net(rng, [5, 12, 12, 4])
+    xs, ds = rng.normal(size=(9, 5)), 3 * rng.normal(size=(9, 5))
+    ctx = ExperimentContext(out_dir=tmp_path / "out", sizes=Sizes.tiny(), progress=False,
+                            rays_dir=tmp_path / "rays")
+    iv = ctx.gis(net, fixed_rays(xs, ds), 9, -1.0, 2.0, "pairs (test)", count_regions=False)
+    want = rr.exact_intervals(net, xs, ds, -1.0, 2.0)
+    np.testing.assert_array_equal(iv.hi, want.hi)
+    (saved,) = list((tmp_path / "rays").iterdir())
+    table = rr.load_intervals(saved)
+    np.testing.assert_array_equal(table["hi"], want.hi)
+    np.testing.assert_array_equal(table["x_index"], np.arange(9))
+    monkeypatch.setattr(rr, "exact_intervals", lambda *a, **k: pytest.fail("walked again"))
+    again = ctx.gis(net, fixed_rays(xs, ds), 9, -1.0, 2.0, "pairs (test)", count_regions=False)
+    np.testing.assert_array_equal(again.hi, want.hi)
+    monkeypatch.undo()
+    ctx.gis(other, fixed_rays(xs, ds), 9, -1.0, 2.0, "pairs (test)", count_regions=False)
+    assert len(list((tmp_path / "rays").iterdir())) == 2
+
+
 # --- exact quantities along a segment --------------------------------------------------------------
 def test_class_changes_and_logit_range_match_dense_sampling(rng):
     net = random_net(rng, [5, 12, 12, 4])

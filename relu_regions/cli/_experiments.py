@@ -23,6 +23,9 @@ def _common() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(add_help=False)
     p.add_argument("--out", type=Path, default=Path("results"),
                    help="output directory for figures, results.json and report.md (default: %(default)s)")
+    p.add_argument("--save-rays", action="store_true",
+                   help="also save every exact GI ray by ray under OUT/rays/ (Parquet or CSV with a JSON manifest; "
+                        "an interrupted run resumes the sets it had started)")
     p.add_argument("--data-dir", type=Path, default=None,
                    help="directory with MNIST IDX files and/or CIFAR-10 python batches (default: "
                         "$RELU_REGIONS_DATA, then tensorflow-datasets, then the embedded MNIST subset)")
@@ -77,6 +80,7 @@ def register(subparsers) -> None:
     d.add_argument("--out", type=Path, default=Path("demo"), help="output directory (default: %(default)s)")
     d.add_argument("--pairs", type=_positive_int, default=None, help="same-label pairs per labelling (default 5000)")
     d.add_argument("--tiny", action="store_true", help="seconds, for tests: 3 epochs, 32 pairs")
+    d.add_argument("--save-rays", action="store_true", help="also save every exact GI ray by ray under OUT/rays/")
     d.add_argument("--seed", type=int, default=0)
     d.add_argument("--cache-dir", type=Path, default=_DEFAULT_CACHE,
                    help="trained-network cache (default: %(default)s)")
@@ -91,7 +95,8 @@ def _run(name: str | None, args: argparse.Namespace) -> int:
     sizes = Sizes.preset(preset).replace(n_pairs=args.pairs, n_triangles=args.triangles,
                                          max_epochs=args.max_epochs, n_seeds=args.seeds)
     ctx = ExperimentContext(out_dir=args.out, data_dir=args.data_dir, seed=args.seed, cache_dir=args.cache_dir,
-                            progress=not args.no_progress, sizes=sizes)
+                            progress=not args.no_progress, sizes=sizes,
+                            rays_dir=args.out / "rays" if args.save_rays else None)
     start = time.perf_counter()
     results = run_experiments(ctx, None if name is None else [name])
     ran = results["experiments"]
@@ -127,7 +132,7 @@ def _demo(args: argparse.Namespace) -> int:
     from relu_regions.experiments import run_demo
 
     result = run_demo(args.out, tiny=args.tiny, n_pairs=args.pairs, cache_dir=args.cache_dir, seed=args.seed,
-                      progress=not args.no_progress)
+                      progress=not args.no_progress, save_rays=args.save_rays)
     print(result["summary"])
     print(f"wrote {', '.join(str(Path(args.out) / f) for f in result['figures'] + ['demo.md', 'demo.json'])}")
     return 0

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import re
 import sys
 import zlib
 from dataclasses import dataclass, field
@@ -58,7 +60,6 @@ def scrub(text: str, data_dir: Path | None = None) -> str:
     """``text`` without absolute paths: the data directory becomes ``<data-dir>``, the home directory ``~``,
     and any other absolute path keeps only its last component (``.../b``)."""
     import os
-    import re
 
     text = str(text)
     if data_dir is not None:
@@ -121,6 +122,8 @@ class ExperimentContext:
         progress: print steps and show progress bars (on stderr).
         sizes: explicit workload sizes.
         source: loader source for MNIST/CIFAR-10 (``"auto"``, ``"local"``, ``"tfds"``, ``"embedded"``).
+        rays_dir: when given, every exact-GI set is also saved ray by ray under it
+            (:mod:`relu_regions.results`, one directory per set, seed and network), resumably.
     """
 
     out_dir: Path
@@ -132,6 +135,7 @@ class ExperimentContext:
     sizes: Sizes | None = None
     source: str = "auto"
     seeds: tuple[int, ...] | None = None
+    rays_dir: Path | None = None
     _children: dict = field(default_factory=dict, init=False, repr=False)
     _data: dict = field(default_factory=dict, init=False, repr=False)
     _nets: dict = field(default_factory=dict, init=False, repr=False)
@@ -159,7 +163,8 @@ class ExperimentContext:
         if seed not in self._children:
             self._children[seed] = ExperimentContext(
                 out_dir=self.out_dir, data_dir=self.data_dir, seed=seed, cache_dir=self.cache_dir,
-                progress=self.progress, sizes=self.sizes, source=self.source, seeds=(seed,))
+                progress=self.progress, sizes=self.sizes, source=self.source, seeds=(seed,),
+                rays_dir=self.rays_dir)
         return self._children[seed]
 
     def per_seed(self) -> list["ExperimentContext"]:
@@ -274,8 +279,19 @@ class ExperimentContext:
             count_regions: bool) -> rr.Interval:
         """Exact GIs of ``n`` rays (see :func:`exact_gis`), with this run's batch size and progress;
         ``count_regions=False`` takes the certified fast path (no region counts)."""
+        writer = None
+        if self.rays_dir is not None:
+            from relu_regions.results import ResultWriter
+
+            digest = hashlib.sha256(b"".join(np.asarray(a, np.float64).tobytes() for layer in params
+                                             for a in layer)).hexdigest()[:12]
+            name = re.sub(r"[^A-Za-z0-9]+", "-", desc).strip("-").lower()
+            writer = ResultWriter(Path(self.rays_dir) / f"{name}-seed{self.seed}-{digest}",
+                                  meta={"set": desc, "seed": self.seed, "t_range": [float(t_min), float(t_max)],
+                                        "count_regions": count_regions, "network_sha256_12": digest,
+                                        "sizes": self.sizes.name})
         return exact_gis(params, rays, n, t_min, t_max, batch=self.sizes.gi_batch, progress=self.progress,
-                         desc=desc, count_regions=count_regions)
+                         desc=desc, count_regions=count_regions, writer=writer)
 
     def pairwise(self, net: TrainedNet, n_pairs: int | None = None) -> tuple[rr.Interval, dict]:
         """Exact GIs along same-label pairwise rays of ``net``'s training set (labels it was trained on).

@@ -28,14 +28,17 @@ def demo_sizes(tiny: bool = False, n_pairs: int | None = None) -> Sizes:
 
 
 def run_demo(out_dir: str | os.PathLike, *, tiny: bool = False, n_pairs: int | None = None,
-             cache_dir: str | os.PathLike = DEFAULT_CACHE_DIR, seed: int = 0, progress: bool = True) -> dict:
+             cache_dir: str | os.PathLike = DEFAULT_CACHE_DIR, seed: int = 0, progress: bool = True,
+             save_rays: bool = False) -> dict:
     """Train the 3x128 MLP on 1000 embedded MNIST images (100 per class; validation: 1000 other embedded
     images) with real and with permuted labels, compute exact GIs along ``n_pairs`` (default
     :data:`DEMO_PAIRS`) same-label pairwise rays each (``t`` in [-1, 2]) and write ``demo_gi.png``,
     ``demo.md`` and ``demo.json`` into ``out_dir``. Returns ``{"figures", "numbers", "networks",
-    "summary"}`` (``summary``: the markdown text, also printed by the CLI)."""
+    "summary"}`` (``summary``: the markdown text, also printed by the CLI). ``save_rays``: also save every
+    GI ray by ray under ``out_dir/rays`` (:mod:`relu_regions.results`)."""
     ctx = ExperimentContext(out_dir=Path(out_dir), data_dir=None, seed=seed, cache_dir=cache_dir,
-                            progress=progress, sizes=demo_sizes(tiny, n_pairs), source="embedded")
+                            progress=progress, sizes=demo_sizes(tiny, n_pairs), source="embedded",
+                            rays_dir=Path(out_dir) / "rays" if save_rays else None)
     fig, axes = new_figure(1, panel_size=(6.0, 4.0))
     res = real_vs_random(ctx, "mnist", MAIN_WIDTHS, axes[0, 0],
                          "Exact pairwise GIs, MNIST (embedded subset), 3x128: real vs random labels")

@@ -14,31 +14,41 @@ BLOCK_RAYS = 8192
 
 
 def exact_gis(params, rays: RayBlock, n: int, t_min: float, t_max: float, *, batch: int,
-              progress: bool = False, desc: str = "exact GIs", count_regions: bool) -> rr.Interval:
+              progress: bool = False, desc: str = "exact GIs", count_regions: bool,
+              writer=None) -> rr.Interval:
     """``rr.exact_intervals`` of the ``n`` rays ``rays(start, stop)`` over ``[t_min, t_max]``.
 
     Rays are built and walked :data:`BLOCK_RAYS` at a time in compiled batches of ``batch`` rays. A block
     with fewer rays than the batch is padded with empty rays (range ``[0, 0]``, nothing to walk), so that
     every call reuses one compilation per network shape without walking any ray twice. ``count_regions``
     is passed on (``False``: the certified fast path, ``n_regions`` = -1; ask for counts only where they
-    are used: counting walks every region and is several times slower).
-    Returns an :class:`~relu_regions.Interval` of ``(n,)`` arrays.
+    are used: counting walks every region and is several times slower). ``writer``: a
+    :class:`relu_regions.results.ResultWriter` that saves each block's per-ray results as it is done
+    (``x_index``: the ray's index in this set; ``direction``: ``desc``) and skips the blocks an earlier,
+    interrupted run already wrote. Returns an :class:`~relu_regions.Interval` of ``(n,)`` arrays.
     """
     block = max(batch, BLOCK_RAYS // batch * batch)
+
+    def compute(start: int, stop: int) -> rr.Interval:
+        xs, ds = rays(start, stop)
+        k = stop - start
+        lo, hi = np.full(k, float(t_min)), np.full(k, float(t_max))
+        if k < batch:
+            pad = ((0, batch - k), (0, 0))
+            xs, ds = np.pad(xs, pad), np.pad(ds, pad)
+            lo, hi = np.pad(lo, (0, batch - k)), np.pad(hi, (0, batch - k))
+        iv = rr.exact_intervals(params, xs, ds, lo, hi, batch_size=batch, count_regions=count_regions)
+        return rr.Interval(*(np.asarray(a)[:k] for a in iv))
+
+    if writer is not None and n > 0:
+        return writer.run(lambda a, b: (compute(a, b), {"x_index": np.arange(a, b), "direction": desc}), n,
+                          block, progress=progress, desc=desc).interval()
     parts = []
     with tqdm(total=n, desc=desc, unit="ray", disable=not progress, leave=False) as bar:
         for start in range(0, n, block):
             stop = min(start + block, n)
-            xs, ds = rays(start, stop)
-            k = stop - start
-            lo, hi = np.full(k, float(t_min)), np.full(k, float(t_max))
-            if k < batch:
-                pad = ((0, batch - k), (0, 0))
-                xs, ds = np.pad(xs, pad), np.pad(ds, pad)
-                lo, hi = np.pad(lo, (0, batch - k)), np.pad(hi, (0, batch - k))
-            iv = rr.exact_intervals(params, xs, ds, lo, hi, batch_size=batch, count_regions=count_regions)
-            parts.append([np.asarray(a)[:k] for a in iv])
-            bar.update(k)
+            parts.append(list(compute(start, stop)))
+            bar.update(stop - start)
     if not parts:
         return rr.exact_intervals(params, np.zeros((0, params[0][0].shape[0])),
                                   np.zeros((0, params[0][0].shape[0])), t_min, t_max, count_regions=count_regions)
