@@ -139,11 +139,15 @@ def exact_intervals(params, xs, ds, t_min=-1.0, t_max=2.0, *, max_steps: int = 1
     cols, undecided = _assemble(sides, label, count_regions)
     rows = np.flatnonzero(undecided)
     if len(rows):  # second tier: the same walk with a compensated first layer, on those rays only
-        # In chunks of config.small rays (padded by repeating rows): one more compilation, whatever the count.
+        # In chunks of config.small rays: one more compilation, whatever the count. Padding rows repeat
+        # the first undecided ray over the empty range [0, 0], so nothing is walked twice.
         size = max(config.small, 8) if cp is not None else 1 << max(3, (len(rows) - 1).bit_length())
-        pick = np.resize(rows, -(-len(rows) // size) * size)
+        pad = -(-len(rows) // size) * size - len(rows)
+        pick = np.concatenate([rows, np.full(pad, rows[0])])
+        empty = np.zeros(pad)
         with jax.enable_x64(True):
-            sides2, label2 = solve_rays(p64, cp, [a[pick] for a in (xs, ds, lo_lim, hi_lim)],
+            sides2, label2 = solve_rays(p64, cp, [xs[pick], ds[pick], np.concatenate([lo_lim[rows], empty]),
+                                                  np.concatenate([hi_lim[rows], empty])],
                                         batch_size=size, max_steps=max_steps, config=config, accurate=True)
         sides2 = [np.asarray(v)[: len(rows)] for v in sides2]
         cols2, still = _assemble(sides2, np.asarray(label2)[: len(rows)], count_regions)

@@ -52,10 +52,13 @@ def program_intervals(prog, xs, ds, t_min=-1.0, t_max=2.0, *, max_steps: int = 1
     parts = []
     with jax.enable_x64(True):
         for s in range(0, n, chunk):
-            take = np.resize(np.arange(s, min(s + chunk, n)), chunk)
-            sides, label = W.intervals(prog, xs[take], ds[take], lo[take].astype(np.float64),
-                                       hi[take].astype(np.float64), max_steps, count_regions)
             k = min(chunk, n - s)
+            # The last chunk is padded with its first ray over the empty range [0, 0]: nothing walked twice.
+            take = np.concatenate([np.arange(s, s + k), np.full(chunk - k, s)])
+            real = np.arange(chunk) < k
+            t_lo = np.where(real, lo[take], 0.0).astype(np.float64)
+            t_hi = np.where(real, hi[take], 0.0).astype(np.float64)
+            sides, label = W.intervals(prog, xs[take], ds[take], t_lo, t_hi, max_steps, count_regions)
             parts.append(jax.tree.map(lambda a: np.asarray(a)[:k], (sides, label)))
     sides = W.Side(*(np.concatenate([p[0][i] for p in parts]) for i in range(6))) if parts else None
     label = np.concatenate([p[1] for p in parts]) if parts else np.zeros(0, np.int64)
