@@ -49,7 +49,6 @@ side, whose cap lies far beyond the region where classes change."""
 H_MIN_REL_INF = 2.0**-12
 ROOTS_WALK = 2
 """After a failed attempt, a stretch where at most this many first-layer units switch is walked."""
-"""``h_min`` relative to the certifiable length of a side (``T``, or the last first-layer root)."""
 
 
 class Problems(NamedTuple):
@@ -94,10 +93,14 @@ class Lane(NamedTuple):
     n: Array  # certification attempts and region steps so far
 
 
+def _roots(ray: Ray) -> Array:
+    """Where each first-layer unit switches along the ray, ``(..., n_1)`` (NaN for a constant unit)."""
+    return jnp.where(ray.s != 0, -ray.a / jnp.where(ray.s != 0, ray.s, 1), jnp.nan)
+
+
 def _last_root(ray: Ray) -> Array:
     """The last root ahead of a first-layer unit (0 if none)."""
-    a1, s1 = ray.a, ray.s
-    root = jnp.where(s1 != 0, -a1 / jnp.where(s1 != 0, s1, 1), -jnp.inf)
+    root = _roots(ray)
     return jnp.maximum(jnp.max(jnp.where(jnp.isfinite(root), root, -jnp.inf)), 0.0)
 
 
@@ -119,11 +122,10 @@ def with_caps(cp: CertParams, problems: Problems) -> Problems:
     """``problems`` with the certification caps ``Tc`` and ``tail`` (:class:`Problems`); the tail bound
     is computed only when some side is infinite."""
     T = problems.T
-    finite = (T, jnp.zeros(T.shape, bool))
-    Tc, tail = jax.lax.cond(jnp.any(jnp.isinf(T)),
-                            lambda: jax.vmap(_tail_cap, in_axes=(None, 0, 0))(cp, problems.ray, problems.label),
-                            lambda: finite)
     inf = jnp.isinf(T)
+    Tc, tail = jax.lax.cond(jnp.any(inf),
+                            lambda: jax.vmap(_tail_cap, in_axes=(None, 0, 0))(cp, problems.ray, problems.label),
+                            lambda: (T, jnp.zeros(T.shape, bool)))
     return problems._replace(Tc=jnp.where(inf, Tc, T), tail=jnp.where(inf, tail, False))
 
 
@@ -145,16 +147,16 @@ def _walk(params, lane: Lane) -> tuple[Lane, Array]:
     st = jax.vmap(walk_step, in_axes=(None, 0, 0, 0, 0))(params, lane.ray, lane.T, lane.label, lane.step)
     # Back to certifying only after a step that advanced past the stretch that failed: every bout moves.
     back = (~st.done) & (st.t >= lane.limit) & (st.t > lane.step.t)
-    lane = lane._replace(step=st, walking=~back, h=jnp.where(back, jnp.maximum(lane.h, lane.h_min / STEP_MIN), lane.h),
-                         n=lane.n + 1)
+    h = jnp.where(back, jnp.maximum(lane.h, lane.h_min / STEP_MIN), lane.h)
+    lane = lane._replace(step=st, walking=~back, h=h, n=lane.n + 1)
     return lane, st.done
 
 
 def _few_roots(ray: Ray, a: Array, b: Array) -> Array:
     """Whether at most ``ROOTS_WALK`` first-layer units switch on ``(a, b)`` (per lane): walking the
     stretch region by region is then cheaper than more certification attempts."""
-    root = -ray.a / jnp.where(ray.s != 0, ray.s, jnp.inf)
-    inside = (root > a[:, None]) & (root < b[:, None])
+    root = _roots(ray)
+    inside = (root > a[:, None]) & (root < b[:, None])  # NaN (constant units) is never inside
     return jnp.sum(inside, axis=-1) <= ROOTS_WALK
 
 

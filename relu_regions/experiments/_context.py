@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import re
 import sys
 import zlib
@@ -282,13 +281,13 @@ class ExperimentContext:
         writer = None
         if self.rays_dir is not None:
             from relu_regions.results import ResultWriter
+            from relu_regions.results._store import _fingerprint
 
-            digest = hashlib.sha256(b"".join(np.asarray(a, np.float64).tobytes() for layer in params
-                                             for a in layer)).hexdigest()[:12]
+            digest = _fingerprint(*(a for layer in params for a in layer))[:12]
             name = re.sub(r"[^A-Za-z0-9]+", "-", desc).strip("-").lower()
             writer = ResultWriter(Path(self.rays_dir) / f"{name}-seed{self.seed}-{digest}",
                                   meta={"set": desc, "seed": self.seed, "t_range": [float(t_min), float(t_max)],
-                                        "count_regions": count_regions, "network_sha256_12": digest,
+                                        "count_regions": count_regions, "network_fingerprint": digest,
                                         "sizes": self.sizes.name})
         return exact_gis(params, rays, n, t_min, t_max, batch=self.sizes.gi_batch, progress=self.progress,
                          desc=desc, count_regions=count_regions, writer=writer)
