@@ -94,21 +94,7 @@ def _slow_run(config) -> bool:
     return "not slow" not in (config.getoption("markexpr") or "")
 
 
-def _persistent_compilation_cache() -> None:
-    """Keep XLA compilations between test runs (``~/.cache/relu_regions/jax-tests``; set
-    ``RELU_REGIONS_JAX_CACHE`` to another directory, or to ``0`` to switch it off). Most of the suite's
-    time is compilation; a rerun on the same machine (CI runs on the developer's machine) reuses it."""
-    where = os.environ.get("RELU_REGIONS_JAX_CACHE", "~/.cache/relu_regions/jax-tests")
-    if where == "0":
-        return
-    import jax
-
-    jax.config.update("jax_compilation_cache_dir", str(Path(where).expanduser()))
-    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
-
-
 def pytest_configure(config):
-    _persistent_compilation_cache()
     if not os.environ.get("HYPOTHESIS_PROFILE"):
         settings.load_profile("thorough" if _slow_run(config) else "quick")
     else:

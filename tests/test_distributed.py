@@ -78,10 +78,6 @@ def test_two_processes_equal_one(tmp_path):
     tests_dir = str(Path(__file__).resolve().parent)
     env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=2", "JAX_PLATFORMS": "cpu"}
     env.pop("JAX_COORDINATOR_ADDRESS", None)
-    cache = os.environ.get("RELU_REGIONS_JAX_CACHE", "~/.cache/relu_regions/jax-tests")
-    if cache != "0":  # the suite's persistent compilation cache (tests/conftest.py), for the workers too
-        env |= {"JAX_COMPILATION_CACHE_DIR": str(Path(cache).expanduser()),
-                "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0.5"}
     port = _free_port()
     start = time.perf_counter()
     procs = [subprocess.Popen([sys.executable, "-c", WORKER, str(p), str(port), str(tmp_path), tests_dir],
