@@ -66,7 +66,8 @@ class Problems(NamedTuple):
 class Sides(NamedTuple):
     """Results per side problem ``(P,)``: ``end``, ``who`` (overtaking class or -1), ``regions`` (met in
     ``(0, end)``, -1 if not counted), ``finished`` (False if ``max_steps`` stopped it), ``cert`` (the end and
-    class are certified) and ``cert_count`` (the region count too)."""
+    class are certified), ``cert_count`` (the region count too) and ``safe``: ``[0, safe]`` is certified
+    free of class change (where an exact resolution may start)."""
 
     end: Array
     who: Array
@@ -74,6 +75,7 @@ class Sides(NamedTuple):
     finished: Array
     cert: Array
     cert_count: Array
+    safe: Array
 
 
 class Lane(NamedTuple):
@@ -184,7 +186,8 @@ def _certify(params, cp: CertParams, lane: Lane) -> tuple[Lane, Array]:
     # whether every decision so far was certified carries over.
     n = t.shape[0]
     fresh = jax.tree.map(lambda v: jnp.broadcast_to(v, (n,) + v.shape), start_step(params, t.dtype))
-    step = fresh._replace(t=t_new, done=finished, end=jnp.where(finished, lane.T, 0.0), cert=lane.step.cert)
+    step = fresh._replace(t=t_new, done=finished, end=jnp.where(finished, lane.T, 0.0), cert=lane.step.cert,
+                          safe=jnp.where(lane.step.cert, t_new, lane.step.safe))
     lane = lane._replace(step=step, h=h_new, walking=walk, limit=jnp.where(walk, limit, lane.limit),
                          n=lane.n + 1)
     return lane, finished
@@ -223,13 +226,14 @@ def _step_certified(params, cp: CertParams, max_steps: int, walk_lanes: int):
 def _emit(lane: Lane, count: bool) -> Sides:
     st = lane.step
     regions = st.regions if count else jnp.full_like(st.regions, -1)
-    return Sides(st.end, st.who, regions, st.done, st.cert & st.done, st.cert_count & st.done & count)
+    return Sides(st.end, st.who, regions, st.done, st.cert & st.done, st.cert_count & st.done & count, st.safe)
 
 
 def empty_sides(n: int, dtype) -> Sides:
     """Placeholder results for ``n`` side problems."""
     false = jnp.zeros(n, bool)
-    return Sides(jnp.zeros(n, dtype), jnp.full(n, -1, jnp.int32), jnp.zeros(n, jnp.int32), false, false, false)
+    zero = jnp.zeros(n, dtype)
+    return Sides(zero, jnp.full(n, -1, jnp.int32), jnp.zeros(n, jnp.int32), false, false, false, zero)
 
 
 def idle_lanes(params, problems: Problems, n_lanes: int, certify: bool) -> Lanes:

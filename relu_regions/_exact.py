@@ -195,12 +195,16 @@ class ExactSide(NamedTuple):
 
 
 def walk_side(net: ExactNet, a1: Dyadic, s1: Dyadic, T: float, label: int | None, *, max_regions: int,
-              record: bool = False, stop_at_change: bool = True) -> tuple[ExactSide, int]:
-    """Walk ``t`` from 0 to ``T`` (float, may be ``inf``) along ``a1 + t s1``; returns the side and the label.
+              record: bool = False, stop_at_change: bool = True, start: float = 0.0) -> tuple[ExactSide, int]:
+    """Walk ``t`` from ``start`` (default 0) to ``T`` (float, may be ``inf``) along ``a1 + t s1``; returns
+    the side and the label.
 
-    ``stop_at_change=False`` walks to ``T`` regardless (partitions). Raises :class:`RegionLimitError` after
-    ``max_regions`` regions."""
-    t = Fraction(0)
+    ``start > 0`` needs the label and a certificate that no class change occurs on ``[0, start]``; regions
+    and patterns are then those met from ``start`` on. ``stop_at_change=False`` walks to ``T`` regardless
+    (partitions). Raises :class:`RegionLimitError` after ``max_regions`` regions."""
+    if start and label is None:
+        raise ValueError("walk_side: a walk from start > 0 needs the label")
+    t = Fraction(start)
     Tq = None if np.isinf(T) else Fraction(T)
     count = 0
     first_pattern = None
@@ -231,13 +235,31 @@ class RegionLimitError(RuntimeError):
     """The exact walk met more regions than allowed."""
 
 
-def exact_ray(net: ExactNet, x, d, t_min: float, t_max: float, *, max_regions: int):
-    """Both sides of ``x + t d``: ``(forward ExactSide, backward ExactSide, label)``."""
+def exact_label(net: ExactNet, x, d) -> int:
+    """``argmax f(x)`` exactly (lowest index on ties)."""
+    a1, s1 = first_quantities(net, x, d)
+    return label_at_zero(region_ahead(net, a1, s1, Fraction(0)))
+
+
+def exact_ray(net: ExactNet, x, d, t_min: float, t_max: float, *, max_regions: int,
+              starts: tuple[float | None, float | None] = (0.0, 0.0), label: int | None = None):
+    """Both sides of ``x + t d``: ``(forward ExactSide, backward ExactSide, label)``.
+
+    ``starts``: distances from 0 (forwards, backwards) up to which the ray is already certified free of
+    class change for ``label`` (the exact label, :func:`exact_label`); each side's walk starts there, and
+    its region count covers only what it walked. A start of None skips that side (already decided
+    elsewhere): its result is None."""
+    if any(s != 0 for s in starts) and label is None:
+        raise ValueError("exact_ray: starting beyond 0 or skipping a side needs the label")
     a1, s1 = first_quantities(net, x, d)
     neg = Dyadic(-s1.ints, s1.exp)
-    fwd, label = walk_side(net, a1, s1, t_max, None, max_regions=max_regions)
-    bwd, _ = walk_side(net, a1, neg, -t_min, label, max_regions=max_regions)
-    return fwd, bwd, label
+    sides = []
+    for s, T, start in ((s1, t_max, starts[0]), (neg, -t_min, starts[1])):
+        side = None
+        if start is not None:
+            side, label = walk_side(net, a1, s, T, label, max_regions=max_regions, start=start)
+        sides.append(side)
+    return sides[0], sides[1], label
 
 
 def ray_regions(fwd: ExactSide, bwd: ExactSide) -> int:

@@ -22,7 +22,7 @@ import numpy as np
 
 from relu_regions._certify import prepare
 from relu_regions._config import EngineConfig
-from relu_regions._exact import ExactNet, RegionLimitError, exact_ray, ray_regions, to_float
+from relu_regions._exact import ExactNet, RegionLimitError, exact_label, exact_ray, ray_regions, to_float
 from relu_regions._model import accepts_models
 from relu_regions._program_api import program_interval, program_intervals
 from relu_regions._network import cast_params
@@ -58,7 +58,7 @@ class Interval(NamedTuple):
 def _assemble(sides, label, count_regions: bool) -> tuple[dict, np.ndarray]:
     """Columns of the float64 results from side results ``(B, 2)`` (forwards, backwards), and the rays
     whose answer is not certified."""
-    end, who, regions, finished, cert, cert_count = (np.asarray(v) for v in sides)
+    end, who, regions, finished, cert, cert_count = (np.asarray(v) for v in sides[:6])
     fwd, bwd = (slice(None), 0), (slice(None), 1)
     ok = cert[fwd] & cert[bwd] & finished[fwd] & finished[bwd]
     shared = (regions[fwd] > 0) & (regions[bwd] > 0)
@@ -71,26 +71,46 @@ def _assemble(sides, label, count_regions: bool) -> tuple[dict, np.ndarray]:
     return cols, ~ok
 
 
-def _resolve_exactly(net, xs, ds, lo_lim, hi_lim, rows, cols, count_regions, max_steps) -> tuple[np.ndarray, list]:
-    """Recompute ``rows`` in exact arithmetic, in place in ``cols``; returns the exact flags and reasons."""
+def _decided(sides) -> np.ndarray:
+    """Sides ``(B, 2)`` whose float64 answer (end and class) is certified."""
+    return np.asarray(sides.cert) & np.asarray(sides.finished)
+
+
+def _resolve_exactly(net, xs, ds, lo_lim, hi_lim, rows, cols, count_regions, max_steps,
+                     frontier=None) -> tuple[np.ndarray, list]:
+    """Recompute ``rows`` in exact arithmetic, in place in ``cols``; returns the exact flags and reasons.
+
+    ``frontier = (safe, decided)``, both ``(len(rows), 2)`` (forwards, backwards): how far the float64 walk
+    certified each side free of class change for its label ``cols["label"]``, and whether it certified
+    the side's answer. Without region counts, and where that label is the exact one, a decided side is
+    kept and the other is walked exactly from its frontier (the step float64 could not decide and what
+    follows it); else both sides are walked from 0."""
     exact = np.ones(len(cols["lo"]), bool)
     reasons = []
     if not len(rows):
         return exact, reasons
     en = ExactNet.of(net)
-    for i in rows:
+    for k, i in enumerate(rows):
+        label = exact_label(en, xs[i], ds[i])
+        starts = (0.0, 0.0)
+        if frontier is not None and not count_regions and label == cols["label"][i]:
+            safe, decided = frontier
+            starts = tuple(None if decided[k, s] else float(safe[k, s]) for s in (0, 1))
         try:
-            fwd, bwd, label = exact_ray(en, xs[i], ds[i], float(lo_lim[i]), float(hi_lim[i]), max_regions=max_steps)
+            fwd, bwd, label = exact_ray(en, xs[i], ds[i], float(lo_lim[i]), float(hi_lim[i]), max_regions=max_steps,
+                                        starts=starts, label=label)
         except RegionLimitError as e:
             exact[i] = False
             reasons.append(f"ray {i}: {e}")
             continue
-        hi, lo = to_float(fwd.end), -to_float(bwd.end)
-        if (fwd.end is not None and not np.isfinite(hi)) or (bwd.end is not None and not np.isfinite(lo)):
-            exact[i] = False
-            reasons.append(f"ray {i}: a GI end overflows float64")
-        cols["lo"][i], cols["hi"][i], cols["label"][i] = lo, hi, label
-        cols["lo_class"][i], cols["hi_class"][i] = bwd.who, fwd.who
+        for side, end_col, who_col, sign in ((fwd, "hi", "hi_class", 1), (bwd, "lo", "lo_class", -1)):
+            if side is None:
+                continue
+            cols[end_col][i], cols[who_col][i] = sign * to_float(side.end), side.who
+            if side.end is not None and not np.isfinite(to_float(side.end)):
+                exact[i] = False
+                reasons.append(f"ray {i}: a GI end overflows float64")
+        cols["label"][i] = label
         cols["n_regions"][i] = ray_regions(fwd, bwd) if count_regions else -1
     return exact, reasons
 
@@ -149,12 +169,19 @@ def exact_intervals(params, xs, ds, t_min=-1.0, t_max=2.0, *, max_steps: int = 1
             sides2, label2 = solve_rays(p64, cp, [xs[pick], ds[pick], np.concatenate([lo_lim[rows], empty]),
                                                   np.concatenate([hi_lim[rows], empty])],
                                         batch_size=size, max_steps=max_steps, config=config, accurate=True)
-        sides2 = [np.asarray(v)[: len(rows)] for v in sides2]
+        sides2 = jax.tree.map(lambda v: np.asarray(v)[: len(rows)], sides2)
         cols2, still = _assemble(sides2, np.asarray(label2)[: len(rows)], count_regions)
         for k, v in cols2.items():
             cols[k][rows[~still]] = v[~still]
+        # Both tiers certified their frontiers for their own labels; the furthest one counts where they agree.
+        agree = (cols2["label"] == cols["label"][rows])[:, None]
+        safe = np.where(agree, np.maximum(sides.safe[rows], sides2.safe), sides.safe[rows])[still]
+        decided = _decided(sides)[rows][still]
         rows = rows[still]
-    exact, reasons = _resolve_exactly(net, xs, ds, lo_lim, hi_lim, rows, cols, count_regions, max_steps)
+    else:
+        safe, decided = sides.safe[rows], _decided(sides)[rows]
+    exact, reasons = _resolve_exactly(net, xs, ds, lo_lim, hi_lim, rows, cols, count_regions, max_steps,
+                                      (safe, decided))
     lo = np.where(exact, cols["lo"], np.nan)
     hi = np.where(exact, cols["hi"], np.nan)
     if reasons:

@@ -383,7 +383,9 @@ class Step(NamedTuple):
     """State of a class-change walk after one region: the next region's entry ``t`` (unchanged once
     ``done``), the pinned units, regions met so far, whether the walk ended and where (``end``), which
     class took over there (``who``, -1 at the range end), whether every decision so far is certified
-    (``cert``: the GI end; ``cert_count``: also the regions met) and the last boundary's upper position."""
+    (``cert``: the GI end; ``cert_count``: also the regions met), the last boundary's upper position,
+    and ``safe``: how far from 0 the walk has certified that no class change occurs (``[0, safe]``; an
+    exact resolution of an uncertified ray may start there)."""
 
     t: Array
     pinned: tuple[Array, ...]
@@ -394,13 +396,15 @@ class Step(NamedTuple):
     cert: Array
     cert_count: Array
     prev_hi: Array
+    safe: Array
 
 
 def start_step(params, dtype) -> Step:
     """The walk's state before its first region."""
     zero = jnp.zeros((), dtype)
     true = jnp.bool_(True)
-    return Step(zero, no_pins(params), jnp.int32(0), jnp.bool_(False), zero, jnp.int32(-1), true, true, zero)
+    return Step(zero, no_pins(params), jnp.int32(0), jnp.bool_(False), zero, jnp.int32(-1), true, true, zero,
+                zero)
 
 
 def _guard_up(x: Array) -> Array:
@@ -446,14 +450,17 @@ def walk_step(params, ray: Ray, T: Array, label: Array, step: Step) -> Step:
     progressed = t_next > t
     pinned = _repin(step.pinned, triggers, progressed)
     met = jnp.where(done, jnp.where(end > t, 1, 0), progressed.astype(jnp.int32))
+    # [0, t] was certified free of change if every step so far was; this one extends that to t_next.
+    safe = jnp.where(step.cert, jnp.where(gi.ok & moving_on, t_next, t), step.safe)
     return Step(t_next, pinned, step.regions + met, done, end, who, step.cert & gi.ok,
-                step.cert_count & count_ok, prev_hi)
+                step.cert_count & count_ok, prev_hi, safe)
 
 
 class OneSided(NamedTuple):
     """Result of a one-sided walk: ``end`` in ``[0, T]``, the class taking over there (-1 if none), the
-    regions met in ``(0, end)``, whether the walk finished within its step budget, and whether its GI end
-    (``cert``) and region count (``cert_count``) are certified."""
+    regions met in ``(0, end)``, whether the walk finished within its step budget, whether its GI end
+    (``cert``) and region count (``cert_count``) are certified, and the certified frontier ``safe``
+    (:class:`Step`)."""
 
     end: Array
     overtaker: Array
@@ -461,6 +468,7 @@ class OneSided(NamedTuple):
     finished: Array
     cert: Array
     cert_count: Array
+    safe: Array
 
 
 def walk_to_class_change(params, ray: Ray, T: Array, label: Array, max_steps: int) -> OneSided:
@@ -476,7 +484,7 @@ def walk_to_class_change(params, ray: Ray, T: Array, label: Array, max_steps: in
 
     step, _ = jax.lax.while_loop(cond, body, (start_step(params, ray.a.dtype), jnp.int32(0)))
     return OneSided(step.end, step.who, step.regions, step.done, step.cert & step.done,
-                    step.cert_count & step.done)
+                    step.cert_count & step.done, step.safe)
 
 
 def label_of(params, ray: Ray) -> Array:

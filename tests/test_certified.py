@@ -204,6 +204,56 @@ def test_batch_composition_does_not_change_answers(batch, k):
     assert close(r.lo, R.lo[k]) and close(r.hi, R.hi[k]) and (r.lo_class, r.hi_class) == (R.lo_class[k], R.hi_class[k])
 
 
+@settings(max_examples=20, **SETTINGS)
+@given(st.lists(cases(), min_size=4, max_size=4), st.sampled_from([(-1.0, 2.0), (-np.inf, np.inf)]),
+       st.booleans())
+def test_certified_frontier_never_passes_the_exact_end(batch, t_range, skips):
+    # An uncertified ray is resolved exactly from the frontier float64 certified free of change (`safe`);
+    # that frontier must never lie beyond the exact end, on either path.
+    from relu_regions._certify import prepare
+    from relu_regions._config import EngineConfig
+    from relu_regions._network import cast_params
+    from relu_regions._stream import solve_rays
+
+    params = batch[0][0]
+    xs, ds = np.stack([c[1] for c in batch]), np.stack([c[2] for c in batch])
+    lo, hi = np.full(len(xs), t_range[0]), np.full(len(xs), t_range[1])
+    with jax.enable_x64(True):
+        p64 = cast_params(params, jnp.float64)
+        sides, labels = solve_rays(p64, prepare(p64) if skips else None, [xs, ds, lo, hi], batch_size=4,
+                                   max_steps=10_000, config=EngineConfig(), accurate=False)
+    en = ExactNet.of(params)
+    for i in range(len(xs)):
+        fwd, bwd, label = exact_ray(en, xs[i], ds[i], *t_range, max_regions=10_000)
+        for k, side in enumerate((fwd, bwd)):
+            if labels[i] == label and sides.safe[i, k] > 0:
+                assert side.end is None or sides.safe[i, k] <= side.end
+
+
+def test_exact_resolution_from_a_frontier_matches_a_walk_from_zero(rng):
+    # A side walked exactly from a frontier the ray is free of change up to (here: 3/4 of its exact end)
+    # gives the answer of a walk from 0; a decided side is kept as it is.
+    from relu_regions._interval import _resolve_exactly
+
+    params = [(rng.integers(-2, 3, s).astype(float), rng.integers(-2, 3, s[1]).astype(float))
+              for s in zip(SIZES[:-1], SIZES[1:])]
+    xs, ds = rng.integers(-2, 3, (30, 3)) / 2.0, rng.integers(-2, 3, (30, 3)).astype(float)
+    en = ExactNet.of(params)
+    truth = [exact_ray(en, xs[i], ds[i], -3.0, 3.0, max_regions=1000) for i in range(len(xs))]
+    safe = np.array([[0.75 * to_float(f.end), 0.75 * to_float(b.end)] for f, b, _ in truth])
+    decided = np.zeros_like(safe, bool)
+    decided[::3, 1] = True
+    cols = dict(lo=np.full(30, 7.0), hi=np.full(30, 7.0), label=np.array([lab for *_, lab in truth]),
+                lo_class=np.full(30, 9), hi_class=np.full(30, 9), n_regions=np.full(30, -1))
+    exact, _ = _resolve_exactly(params, xs, ds, np.full(30, -3.0), np.full(30, 3.0), np.arange(30), cols, False,
+                                1000, (safe, decided))
+    assert exact.all()
+    for i, (fwd, bwd, _) in enumerate(truth):
+        assert (cols["hi"][i], cols["hi_class"][i]) == (to_float(fwd.end), fwd.who)
+        expect = (7.0, 9) if decided[i, 1] else (-to_float(bwd.end), bwd.who)
+        assert (cols["lo"][i], cols["lo_class"][i]) == expect
+
+
 @pytest.mark.slow
 @settings(max_examples=400, **SETTINGS)
 @given(cases(), st.sampled_from([(-1.0, 2.0), (-3.0, 3.0)]))
