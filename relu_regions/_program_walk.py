@@ -50,7 +50,7 @@ import numpy as np
 
 from relu_regions._trace import _fixed
 from relu_regions._trace_round import stretch_bound
-from relu_regions._walk import (ETA, U, Bounds, Margins, _interval, _lower_root, _upper_root,
+from relu_regions._walk import (ETA, U, Bounds, Margins, _guard_up, _interval, _lower_root, _upper_root,
                                 certify_gi, class_change_step, step_plan)
 
 
@@ -86,7 +86,7 @@ class Walk(NamedTuple):
     choices); regions met; ``done``, ``end``, ``who``; certification flags ``cert`` (GI) and
     ``cert_count``; ``prev_hi`` (the last boundary's upper window end); ``exc`` and ``tie``
     ``(n_constraints,)``: the constraints excused at the next start (the last boundary's) and those
-    identically zero in the last region; ``k`` rows recorded (pieces)."""
+    identically zero in the last region; ``h``: the length of the next skip attempt (GI mode)."""
 
     t: jax.Array
     pin_mask: jax.Array
@@ -100,13 +100,20 @@ class Walk(NamedTuple):
     prev_hi: jax.Array
     exc: jax.Array
     tie: jax.Array
+    h: jax.Array
 
 
-def _start(prog, dtype) -> Walk:
+H0 = 2.0**-4
+"""First skip attempt: ``H0 * min(T, 1)``; then doubled after every step that advanced, quartered after
+a failed attempt."""
+
+
+def _start(prog, dtype, T=1.0) -> Walk:
     n_u, n_c = prog.n_units, prog.n_constraints
     zero, true = jnp.zeros((), dtype), jnp.bool_(True)
+    h = H0 * jnp.minimum(jnp.asarray(T, dtype), 1.0)
     return Walk(zero, jnp.zeros(n_u, bool), jnp.zeros(n_u, jnp.int32), jnp.int32(0), jnp.bool_(False), zero,
-                jnp.int32(-1), true, true, zero, jnp.zeros(n_c, bool), jnp.zeros(n_c, bool))
+                jnp.int32(-1), true, true, zero, jnp.zeros(n_c, bool), jnp.zeros(n_c, bool), h)
 
 
 def _lower_bound_positive(c0, c1, tau):
@@ -163,19 +170,34 @@ def step(prog, lay: _Layout, x, d, T, label, st: Walk, mode: str) -> tuple[Walk,
     else:
         dt_change, who = class_change_step(mg, label, dt_exit)
     changed, done, t_next, tau = step_plan(t, T, dt_exit, dt_change)
-    moving_on = ~done
-    E = stretch_bound(prog, rec, c, x, d, t, tau)
+    # GI mode: where no change is in sight and the next skip reaches well past the region's exit, the
+    # same bounds are asked to clear the whole skip [t, t + h] instead (they hold for the true program
+    # whatever its pattern); a failed attempt only shortens the next one, and after a few the region is
+    # walked: every iteration advances, or shrinks h towards a normal step.
+    skip = (mode == "gi") & ~changed & ~done & (dt_exit > 0) & (st.h > 2 * dt_exit)
+    to_end = t + st.h >= T
+    t_skip = jnp.where(to_end, t, t + st.h)
+    tau_skip = jnp.where(to_end, _guard_up(T - t), _guard_up(jnp.maximum(st.h, t_skip - t)))
+    tau_use = jnp.where(skip, tau_skip, tau)
+    E = stretch_bound(prog, rec, c, x, d, t, tau_use)
     eo, edo = jnp.ravel(E.out), jnp.ravel(E.dout)
     Am = (eo[label] + eo + U * jnp.abs(mg.m)) * (1 + 8 * U) + ETA
     Bm = (edo[label] + edo + U * jnp.abs(mg.dm)) * (1 + 8 * U)
-    gi = certify_gi(mg, Bounds((), (), Am, Bm), t, tau, dt_change, who, changed, label, T)
-    gi_ok = gi.ok if mode != "pieces" else jnp.bool_(True)
+    gi = certify_gi(mg, Bounds((), (), Am, Bm), t, tau_use, dt_change, who, changed, label, T)
+    skipped = skip & gi.ok
+    failed = skip & ~gi.ok
+    done = done | (skipped & to_end)
+    t_next = jnp.where(skipped, t_skip, jnp.where(failed, t, t_next))
+    gi_ok = jnp.where(skip, True, gi.ok) if mode != "pieces" else jnp.bool_(True)
+    moving_on = ~done
     progressed = t_next > t
     # Pins: units hit at this t stay forced while the walk stays at t.
     masks, forced = prog.after_exit(c, hit, dg)
     m_flat, f_flat = _flat_units(masks).astype(bool), _flat_units(forced).astype(jnp.int32)
-    pin_mask = jnp.where(progressed, m_flat, st.pin_mask | m_flat)
-    pin_forced = jnp.where(m_flat, f_flat, jnp.where(progressed, 0, st.pin_forced))
+    m_flat = m_flat & ~skip                    # a skip lands inside a region (nothing to pin); a failed
+    keep = failed                              # attempt stays where it is, pins unchanged
+    pin_mask = jnp.where(keep, st.pin_mask, jnp.where(progressed, m_flat, st.pin_mask | m_flat))
+    pin_forced = jnp.where(keep, st.pin_forced, jnp.where(m_flat, f_flat, jnp.where(progressed, 0, st.pin_forced)))
     count_ok, prev_hi, exc, tie = jnp.bool_(True), st.prev_hi, st.exc, st.tie
     if count:
         eg, edg = prog.flatten(E.q), prog.flatten(E.dq)
@@ -212,9 +234,10 @@ def step(prog, lay: _Layout, x, d, T, label, st: Walk, mode: str) -> tuple[Walk,
         tie = jnp.where(real & progressed, plateau, st.tie)
     end = jnp.where(changed, t + dt_change, T)
     met = jnp.where(done, jnp.where(end > t, 1, 0), progressed.astype(jnp.int32))
+    h = jnp.where(failed, st.h / 4, jnp.where(progressed, 2 * st.h, st.h))
     new = Walk(t_next, pin_mask, pin_forced, st.regions + met, done, end,
                jnp.where(changed, who, -1).astype(jnp.int32), st.cert & gi_ok, st.cert_count & count_ok,
-               prev_hi, exc, tie)
+               prev_hi, exc, tie, h)
     return new, StepOut(t, out, dout, flat_c, progressed | done)
 
 
@@ -260,7 +283,7 @@ def walk_side(prog, x, d, T, label, max_steps: int, count: bool) -> Side:
         st, n = state
         return step(prog, lay, x, d, T, label, st, mode)[0], n + 1
 
-    st, _ = jax.lax.while_loop(cond, body, (_start(prog, x.dtype), jnp.int32(0)))
+    st, _ = jax.lax.while_loop(cond, body, (_start(prog, x.dtype, T), jnp.int32(0)))
     return Side(st.end, st.who, st.regions, st.done, st.cert & st.done, st.cert_count & st.done)
 
 

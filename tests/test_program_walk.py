@@ -139,6 +139,45 @@ def test_dense_sampling_finds_no_missed_change():
                     assert o.max() > o[lab]
 
 
+def test_default_call_skips_certified_stretches():
+    # The default call clears whole stretches at once (bounds on the true program, whatever its pattern):
+    # it needs fewer steps than the rays have regions, and answers as the region-by-region count walk.
+    rng = np.random.default_rng(0)
+    k1, Wd = rng.normal(size=(3, 3, 1, 4)) / 3, rng.normal(size=(8 * 8 * 4, 3)) / 8
+
+    def f(x):
+        h = lax.conv_general_dilated(x[None], k1, (1, 1), "SAME", dimension_numbers=("NHWC", "HWIO", "NHWC"))[0]
+        return jax.nn.relu(h + 0.05).reshape(-1) @ Wd
+
+    xs, ds = rng.normal(size=(6, 8, 8, 1)), rng.normal(size=(6, 8, 8, 1)) * 0.3
+    walked = rr.exact_intervals(f, xs, ds, -1.0, 2.0, count_regions=True)
+    assert walked.exact.all() and walked.n_regions.min() > 40
+    skipped = rr.exact_intervals(f, xs, ds, -1.0, 2.0, max_steps=20)
+    assert skipped.exact.all() and np.any(skipped.hi < 2.0)
+    _same_gis(skipped, walked)
+
+
+@pytest.mark.parametrize("t_range", [(-1.0, 2.0), (-np.inf, np.inf)])
+def test_skips_and_region_walk_agree_on_a_residual_cnn(t_range):
+    f = _cnn()
+    rng = np.random.default_rng(7)
+    xs, ds = rng.normal(size=(8, 8, 8, 1)), rng.normal(size=(8, 8, 8, 1))
+    a = rr.exact_intervals(f, xs, ds, *t_range)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)               # uncertified counts (n_regions -1)
+        b = rr.exact_intervals(f, xs, ds, *t_range, count_regions=True)
+    assert a.exact.all() and b.exact.all()
+    _same_gis(a, b)
+
+
+def _same_gis(a, b):
+    """Same labels and overtaking classes; ends equal to the contract's 1e-9 (relative)."""
+    for field in ("label", "lo_class", "hi_class"):
+        np.testing.assert_array_equal(getattr(a, field), getattr(b, field))
+    for field in ("lo", "hi"):
+        np.testing.assert_allclose(getattr(a, field), getattr(b, field), rtol=1e-9, atol=0)
+
+
 def test_mlp_callables_are_bit_for_bit_the_mlp_engine():
     rng = np.random.default_rng(5)
     net = [(rng.normal(size=(4, 6)), rng.normal(size=6)), (rng.normal(size=(6, 3)), rng.normal(size=3))]
