@@ -1,8 +1,9 @@
 """The certified region walker over a traced :class:`~relu_regions._trace.Program` (any input shape).
 
-One ray ``x + t d``, ``t`` from 0 up to ``T`` (backwards: the same walk on ``-d``), one region per
-step of a ``lax.while_loop``; batches are ``jax.vmap``-ed, one compilation per program and batch shape,
-in the program's dtype (float64: trace inside ``jax.enable_x64(True)``). Semantics are those of the MLP
+One ray ``x + t d``, ``t`` from 0 up to ``T`` (backwards: the same walk on ``-d``), one region (or one
+certified skip, in the default GI mode) per step; a batch's side walks run on lanes of a work queue
+(:mod:`relu_regions._queue`), one compilation per program and batch shape, in the program's dtype
+(float64: trace inside ``jax.enable_x64(True)``). Semantics are those of the MLP
 engine (:mod:`relu_regions._walk`): label = argmax at ``x`` (lowest index on ties), a change is
 another logit strictly larger, the overtaker is the largest logit just beyond (lowest index on ties),
 -1 at a range end.
@@ -22,6 +23,11 @@ near a boundary add their violation, by continuity of max/min/abs/pooling; compa
 ``select_n`` add the gap between the selected values); the GI decision is then certified exactly as
 for MLPs (:func:`relu_regions._walk.certify_gi`: every margin certainly positive, or one class
 certainly negative in a window of relative width ``REL_TOL`` that no other class can enter).
+
+Skips (GI mode). Where no class change is in sight and the next skip length ``h`` reaches well past the
+region's exit, the same bound is asked to clear all of ``[t, t + h]`` (it holds for the true program
+whatever its pattern); on success the walk moves there, on failure it stays and ``h`` is quartered, so
+after a few attempts the region is walked normally (``h`` doubles after every advance).
 
 Units that triggered an exit sit on their roots, where their deciding quantities are rounding
 residuals: they are *pinned* (forced to their new choice, never triggering again at the same ``t``),
@@ -48,6 +54,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from relu_regions._queue import Lanes, run_queue
 from relu_regions._trace import _fixed
 from relu_regions._trace_round import stretch_bound
 from relu_regions._walk import (ETA, U, Bounds, Margins, _guard_up, _interval, _lower_root, _upper_root,
@@ -103,7 +110,7 @@ class Walk(NamedTuple):
     h: jax.Array
 
 
-H0 = 2.0**-4
+H0 = 2.0**-2
 """First skip attempt: ``H0 * min(T, 1)``; then doubled after every step that advanced, quartered after
 a failed attempt."""
 
@@ -270,39 +277,70 @@ class Side(NamedTuple):
     cert_count: jax.Array
 
 
-def walk_side(prog, x, d, T, label, max_steps: int, count: bool) -> Side:
-    """Walk ``x + t d`` for ``t`` in ``[0, T]`` (``T`` may be ``inf``) until ``label`` is overtaken."""
-    lay = _layout(prog)
-    mode = "count" if count else "gi"
-
-    def cond(state):
-        st, n = state
-        return (~st.done) & (n < max_steps)
-
-    def body(state):
-        st, n = state
-        return step(prog, lay, x, d, T, label, st, mode)[0], n + 1
-
-    st, _ = jax.lax.while_loop(cond, body, (_start(prog, x.dtype, T), jnp.int32(0)))
-    return Side(st.end, st.who, st.regions, st.done, st.cert & st.done, st.cert_count & st.done)
-
-
 def label_at(prog, x) -> jax.Array:
     """``argmax f(x)`` (flat logits, lowest index on ties); certified by the walk's first stretch."""
     a, _ = prog._walk(x, jnp.zeros_like(x), jnp.zeros((), x.dtype), None, _fixed(prog))
     return jnp.argmax(jnp.ravel(a.out)).astype(jnp.int32)
 
 
-@partial(jax.jit, static_argnames=("max_steps", "count"))
-def intervals(prog, xs, ds, lo, hi, max_steps: int, count: bool):
+def lane_count(n_sides: int) -> int:
+    """Side walks stepping together for ``n_sides`` problems: a quarter of them (8 to 64), so that the
+    loop runs about the total work over the lanes, not the slowest side's steps times all sides."""
+    return min(n_sides, max(8, min(64, n_sides // 4)))
+
+
+class _Lane(NamedTuple):
+    """One lane's problem (``x``, ``d`` in the input shape, range end ``T``, ``label``), walk and steps."""
+
+    x: jax.Array
+    d: jax.Array
+    T: jax.Array
+    label: jax.Array
+    walk: Walk
+    n: jax.Array
+
+
+@partial(jax.jit, static_argnames=("max_steps", "count", "n_lanes"))
+def intervals(prog, xs, ds, lo, hi, max_steps: int, count: bool, n_lanes: int | None = None):
     """GIs of a batch: ``xs, ds`` ``(B,) + in_shape``, ``lo, hi`` ``(B,)``. Returns ``(sides, label)``:
-    :class:`Side` of ``(B, 2)`` arrays (forwards, backwards) and labels ``(B,)``."""
-    def one(x, d, lo, hi):
-        label = label_at(prog, x)
-        both = jax.vmap(walk_side, in_axes=(None, None, 0, 0, None, None, None))(
-            prog, x, jnp.stack([d, -d]), jnp.stack([hi, -lo]), label, max_steps, count)
-        return both, label
-    return jax.vmap(one)(xs, ds, lo, hi)
+    :class:`Side` of ``(B, 2)`` arrays (forwards, backwards) and labels ``(B,)``.
+
+    The ``2 B`` side walks run on ``n_lanes`` lanes (default :func:`lane_count`) refilled as walks end
+    (:func:`relu_regions._queue.run_queue`)."""
+    B = xs.shape[0]
+    lay = _layout(prog)
+    mode = "count" if count else "gi"
+    label = jax.vmap(label_at, in_axes=(None, 0))(prog, xs)
+    px = jnp.concatenate([xs, xs])
+    pd = jnp.concatenate([ds, -ds])
+    pT = jnp.concatenate([hi, -lo])
+    plabel = jnp.concatenate([label, label])
+    n_lanes = n_lanes or lane_count(2 * B)
+
+    def init(i):
+        T = pT[i]
+        walk = jax.vmap(lambda T: _start(prog, xs.dtype, T))(T)
+        return _Lane(px[i], pd[i], T, plabel[i], walk, jnp.zeros(i.shape, jnp.int32))
+
+    def one_step(lane: _Lane):
+        walk = step(prog, lay, lane.x, lane.d, lane.T, lane.label, lane.walk, mode)[0]
+        return lane._replace(walk=walk, n=lane.n + 1)
+
+    def advance(lanes: _Lane, active):
+        lanes = jax.vmap(one_step)(lanes)
+        return lanes, lanes.walk.done | (lanes.n >= max_steps)
+
+    def emit(lane: _Lane) -> Side:
+        st = lane.walk
+        return Side(st.end, st.who, st.regions, st.done, st.cert & st.done, st.cert_count & st.done)
+
+    dtype = xs.dtype
+    outputs = Side(jnp.zeros(2 * B, dtype), jnp.full(2 * B, -1, jnp.int32), jnp.zeros(2 * B, jnp.int32),
+                   *(jnp.zeros(2 * B, bool) for _ in range(3)))
+    idle = Lanes(jnp.full(n_lanes, -1, jnp.int32), init(jnp.zeros(n_lanes, jnp.int32)))
+    _, sides = run_queue(idle, outputs, n_new=jnp.int32(2 * B), offset=0, finish_below=2 * B, init=init,
+                         step=advance, emit=emit)
+    return jax.tree.map(lambda a: a.reshape(2, B).T, sides), label
 
 
 class Record(NamedTuple):
