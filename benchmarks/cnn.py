@@ -67,36 +67,45 @@ def main() -> None:
     xs, ds = sample_rays(X, y, args.rays, seed=2)
     imgs, dirs = xs.reshape(-1, 28, 28, 1), ds.reshape(-1, 28, 28, 1)
     rows = []
-
-    def exact(count):
-        return lambda: rr.exact_intervals(f, imgs, dirs, T_MIN, T_MAX, count_regions=count)
-
-    for count in (False, True):
-        c0 = time.perf_counter()
-        exact(count)()                                           # compile (one program structure)
-        compile_s = time.perf_counter() - c0
-        med, times, iv = timed(exact(count), args.repeats)
-        row = {"model": "cnn", "method": f"exact (count_regions={count})", "rays_per_s": len(imgs) / med,
-               "median_s": med, "times_s": times, "compile_s": compile_s - med,
-               "exact_fraction": float(np.mean(iv.exact))}
-        if count:
-            counted = iv.n_regions >= 0
-            row["regions_per_ray_mean"] = float(np.mean(iv.n_regions[counted])) if counted.any() else None
-            row["count_certified_fraction"] = float(np.mean(counted))
-        else:
-            row["gi_mean"] = float(np.nanmean(iv.length))
-        rows.append(row)
-        print(row, flush=True)
+    default = lambda: rr.exact_intervals(f, imgs, dirs, T_MIN, T_MAX)  # noqa: E731  (the call a user makes)
     with jax.enable_x64(True):
-        batch = max(1, 2**14 // args.n)
-        run = sampler(f, args.n, batch)
-        run(imgs[:batch], dirs[:batch])
-        med_s, times_s, (lo_s, hi_s) = timed(lambda: run(imgs, dirs), args.repeats)
+        run = sampler(f, args.n, max(1, 2**14 // args.n))
+    c0 = time.perf_counter()
+    default()                                                     # compile (one program structure)
+    compile_s = time.perf_counter() - c0
+    run(imgs[:1], dirs[:1])
+    t_exact, t_samp = [], []
+    for _ in range(args.repeats):                                 # interleaved: load changes hit both alike
+        t, _, iv = timed(default, 1)
+        t_exact.append(t)
+        t, _, (lo_s, hi_s) = timed(lambda: run(imgs, dirs), 1)
+        t_samp.append(t)
+    med, med_s = float(np.median(t_exact)), float(np.median(t_samp))
+    c0 = time.perf_counter()
+    walked = rr.exact_intervals(f, imgs, dirs, T_MIN, T_MAX, count_regions=True)   # every region, once
+    walk_s = time.perf_counter() - c0
+    same = (np.array_equal(iv.label, walked.label) and np.array_equal(iv.hi_class, walked.hi_class)
+            and np.array_equal(iv.lo_class, walked.lo_class)
+            and np.allclose(iv.hi, walked.hi, rtol=1e-9, atol=0) and np.allclose(iv.lo, walked.lo, rtol=1e-9, atol=0))
+    assert same, "the default call and the region walk disagree"
+    forward_s = med_s / (len(imgs) * (args.n + 1))                # one CNN evaluation inside the sampler
+    counted = walked.n_regions >= 0
+    rows.append({"model": "cnn", "method": "exact (default call: certified skips)", "rays_per_s": len(imgs) / med,
+                 "median_s": med, "times_s": t_exact, "compile_s": compile_s - med,
+                 "exact_fraction": float(np.mean(iv.exact)), "gi_mean": float(np.nanmean(iv.length)),
+                 "forward_pass_equivalents_per_ray": med / len(imgs) / forward_s})
+    rows.append({"model": "cnn", "method": "exact (count_regions=True: walks every region)",
+                 "rays_per_s": len(imgs) / walk_s, "median_s": walk_s, "times_s": [walk_s],
+                 "exact_fraction": float(np.mean(walked.exact)),
+                 "regions_per_ray_mean": float(np.mean(walked.n_regions[counted])) if counted.any() else None,
+                 "count_certified_fraction": float(np.mean(counted)), "same_gis_as_default": bool(same)})
     rows.append({"model": "cnn", "method": f"sampled n={args.n} (float64, jit+vmap)", "rays_per_s": len(imgs) / med_s,
-                 "median_s": med_s, "times_s": times_s, "gi_mean": float(np.mean(hi_s - lo_s))})
-    print(rows[-1], flush=True)
+                 "median_s": med_s, "times_s": t_samp, "gi_mean": float(np.mean(hi_s - lo_s)),
+                 "forward_pass_equivalents_per_ray": float(args.n + 1),
+                 "mean_abs_gi_length_error": float(np.mean(np.abs((hi_s - lo_s) - iv.length)))})
     for r in rows:
         r["speedup_vs_sampled"] = r["rays_per_s"] / rows[-1]["rays_per_s"]
+        print(r, flush=True)
 
     params, info, Xm, ym = trained_net("real", progress=False)
     mx, md = sample_rays(Xm, ym, args.rays, seed=2)
@@ -113,13 +122,18 @@ def main() -> None:
             rows.append(row)
             print(row, flush=True)
     print_table(rows, ["model", "method", "rays_per_s", "speedup_vs_sampled", "regions_per_ray_mean",
-                       "exact_fraction"], title=f"{len(imgs)} same-label MNIST rays, t in [{T_MIN}, {T_MAX}]")
+                       "forward_pass_equivalents_per_ray", "exact_fraction"], title=f"{len(imgs)} same-label MNIST rays, t in [{T_MIN}, {T_MAX}]")
     write_json(args.name, {"rays": args.rays, "n": args.n, "t_range": [T_MIN, T_MAX], "rows": rows,
                            "cnn": {"channels": list(args.channels), "epochs": args.epochs, "train_acc": acc, "train_s": train_s,
                                    "data_source": source},
                            "mlp": info,
-                           "target": "exact >= 10x sampled n=1000 on the CNN",
-                           "target_met": bool(rows[0]["speedup_vs_sampled"] >= 10)})
+                           "target": "exact (default call) >= 10x sampled n=1000 on the CNN",
+                           "target_met": bool(rows[0]["speedup_vs_sampled"] >= 10),
+                           "notes": "forward_pass_equivalents_per_ray: the default call's time per ray over the "
+                                    "time of one CNN evaluation inside the sampler (which makes n + 1 per ray); "
+                                    "each walk step evaluates values, slopes and a sound error bound through "
+                                    "the traced program, several forward passes' worth, so the ratio to the "
+                                    "sampler is about (n + 1) / that number"})
 
 
 def _mlp_apply(params, x):

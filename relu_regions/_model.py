@@ -18,6 +18,7 @@ to ``program_fn(prog, x, ...)`` (its tuple of fields is made a ``result`` when o
 from __future__ import annotations
 
 import functools
+import re
 from collections import OrderedDict
 
 import jax
@@ -36,6 +37,12 @@ def _signature(prog: Program) -> tuple:
                  op.sign, None if op.idx is None else op.idx.tobytes()) for op in s.ops)
     consts = tuple((tuple(np.shape(c)), str(jnp.result_type(c))) for c in prog._consts)
     return ops, s.out, s.in_shape, str(s.in_dtype), s.out_shape, consts
+
+
+def program_key(prog: Program) -> str:
+    """A text that identifies a program's structure across processes (its static part: operations, their
+    parameters, shapes and dtypes; object addresses in reprs removed). The constants are not in it."""
+    return re.sub(r" at 0x[0-9a-fA-F]+", "", repr(_signature(prog)))
 
 
 def _reuse_static(prog: Program) -> Program:
@@ -87,6 +94,19 @@ def resolve(model, x, batched: bool | None):
                         f"relu_regions.Program, got {type(model).__name__}")
     mlp = prog.as_mlp()
     return (None, mlp) if mlp is not None else (prog, None)
+
+
+def model_identity(model, xs) -> tuple[object, list]:
+    """``(description, arrays)`` that identify a model given a batch ``xs`` of its inputs: for a ``(W, b)``
+    list (or a callable/program that is one) the layer shapes and arrays; for another program its
+    ``repr`` and its constants plus its structure (:func:`program_key`). For resumable results and the
+    processes' agreement check."""
+    if isinstance(model, Program) or callable(model):
+        prog, net = resolve(model, xs, batched=True)
+        if prog is not None:
+            return repr(prog), [np.asarray(c) for c in prog._consts] + [program_key(prog)]
+        model = net
+    return [list(np.shape(W)) for W, _ in model], [a for W, b in model for a in (W, b)]
 
 
 def accepts_models(program_fn, result=None, batched: bool | None = True):

@@ -18,6 +18,17 @@ region):
 The functions of one example (``inf_norm``, ``product_matrix``, ``masked_product``, ``pattern_norms``,
 ``point_norms``, ``segment_trace``) are pure and jit/vmap-able; the drivers ``norms_at_points`` and
 ``segment_norms`` batch them (float64, fixed-size jitted chunks).
+
+Other models. ``point_norms``, ``norms_at_points`` and ``segment_norms`` also take a JAX callable
+``f(x) -> logits`` (one unbatched example of any shape) or a traced program, like the other public
+routines. A dense ReLU chain is read as its ``(W, b)`` list: the same numbers, bit for bit. For any other
+model (convolutions, pooling, residual sums ...) only ``||A(x)||_inf`` has a meaning: ``A(x)`` is the
+local affine map of :func:`relu_regions.local_linear_map` taken as an ``(n_in, n_out)`` matrix (input
+and logits flattened), and the segment bound holds with it unchanged. The per-layer ``||W~_l||`` and the
+raw product ``W_1 ... W_L`` need a dense layer list: the results are :class:`ProgramPointNorms`, whose
+``layer_tilde``, ``layer_raw``, ``product`` (and ratios) raise ``TypeError`` saying so, and the
+functions of layers (``pattern_norms``, ``product_matrix``, ``masked_product``, ``segment_trace``,
+``piece_norms``) raise ``TypeError`` for such models.
 """
 
 from __future__ import annotations
@@ -32,9 +43,14 @@ from jax import Array
 from tqdm.auto import tqdm
 
 from relu_regions._chunks import map_in_chunks
+from relu_regions._float64 import _traced
+from relu_regions._model import resolve
 from relu_regions._network import cast_params
-from relu_regions._pieces import PieceCapacityError, linear_pieces
+from relu_regions._pieces import PieceCapacityError, _join, linear_pieces
+from relu_regions._program_api import (_points, program_local_map, program_map_norms, program_piece_norms,
+                                       program_segment_sides)
 from relu_regions._regions import activation_pattern
+from relu_regions._trace import Program
 from relu_regions._validate import check_params, check_points, check_positive_int
 from relu_regions._walk import first_layer, walk_regions
 
@@ -81,18 +97,53 @@ class SegmentBoundViolation(NormCheckError):
             f"{INF_NORM_CONVENTION}")
 
 
+# ---------------------------------------------------------------- models other than (W, b) lists
+
+_NO_LAYERS = ("need a dense (W, b) layer list, and a model that is not a dense ReLU chain (convolutions, "
+              "pooling, residual sums ...) has no such layers; for it only ||A(x)||_inf of the local affine "
+              "map is defined (the `composed` field of point_norms, norms_at_points and segment_norms)")
+
+
+def _is_model(params) -> bool:
+    return isinstance(params, Program) or callable(params)
+
+
+def _dense_layers(params, routine: str):
+    """``params`` itself, or an MLP program's ``(W, b)`` list; ``TypeError`` naming ``routine`` for a
+    program that is not one, and for a callable (no input here to trace it on)."""
+    if isinstance(params, Program):
+        net = params.as_mlp()
+        if net is None:
+            raise TypeError(f"{routine}: per-layer norms and the product W_1 ... W_L {_NO_LAYERS}")
+        return net
+    if callable(params):
+        raise TypeError(f"{routine}: takes a (W, b) layer list, not a callable (it has no input here to trace "
+                        "the callable on): pass the list, a relu_regions.trace program of a dense ReLU chain, "
+                        "or use point_norms / norms_at_points / segment_norms, which take callables")
+    return params
+
+
+def _no_layers(name: str):
+    raise TypeError(f"ProgramPointNorms.{name}: ||W~_l||_inf, ||W_l||_inf and ||W_1 ... W_L||_inf {_NO_LAYERS}")
+
+
 # ---------------------------------------------------------------- pure functions of one example
 
 
 def inf_norm(M: Array) -> Array:
     """``||M||_inf`` of ``y -> y @ M`` for ``M`` ``(in, out)``: ``max_j sum_i |M_ij|`` (largest absolute
     column sum, ``numpy.linalg.norm(M.T, inf)``)."""
+    if _is_model(M):
+        raise TypeError(f"inf_norm: takes a matrix (in, out), got a model ({type(M).__name__}); for a model's "
+                        "local map at x use point_norms(model, x).composed, or inf_norm of "
+                        "local_linear_map(model, x)[0] reshaped to (n_in, n_out)")
     return jnp.max(jnp.sum(jnp.abs(M), axis=0))
 
 
 def product_matrix(params) -> Array:
     """The raw product ``W_1 @ W_2 @ ... @ W_L`` ``(n_0, n_L)`` (the network without ReLUs), multiplied
     right to left."""
+    params = _dense_layers(params, "product_matrix")
     R = params[-1][0]
     for W, _ in reversed(params[:-1]):
         R = W @ R
@@ -103,6 +154,7 @@ def masked_product(params, masks) -> Array:
     """``A = W~_1 @ ... @ W~_{L-1} @ W_L`` ``(n_0, n_L)`` for hidden-layer masks ``(n_l,)`` bool, with
     ``W~_l = W_l`` times ``diag(mask_l)`` (inactive columns zeroed), multiplied right to left:
     ``W~_l @ R = W_l @ (mask_l[:, None] * R)``, so every product has only ``n_L`` columns."""
+    params = _dense_layers(params, "masked_product")
     R = params[-1][0]
     for (W, _), m in zip(reversed(params[:-1]), reversed(list(masks))):
         R = W @ jnp.where(m[:, None], R, 0)
@@ -132,8 +184,25 @@ class PointNorms(NamedTuple):
         return self.composed / self.product
 
 
+class ProgramPointNorms(PointNorms):
+    """:class:`PointNorms` of a model that is not a dense ReLU chain (a traced program: convolutions,
+    pooling ...): ``composed`` is ``||A(x)||_inf`` of its local affine map (input and logits flattened);
+    ``layer_tilde``, ``layer_raw``, ``product`` and the ratios raise ``TypeError`` (they need a dense
+    layer list; the tuple holds ``None`` there)."""
+
+    __slots__ = ()
+    layer_tilde = property(lambda self: _no_layers("layer_tilde"))
+    layer_raw = property(lambda self: _no_layers("layer_raw"))
+    product = property(lambda self: _no_layers("product"))
+
+
+def _program_norms(composed) -> ProgramPointNorms:
+    return ProgramPointNorms(None, None, composed, None)
+
+
 def pattern_norms(params, masks) -> PointNorms:
     """:class:`PointNorms` of the region with hidden-layer masks ``masks`` (list of ``(n_l,)`` bool)."""
+    params = _dense_layers(params, "pattern_norms")
     masks = list(masks)
     # ||W~_l||_inf is the largest column sum of W_l over the active units: the same sums as ||W_l||_inf
     # uses, so the inequality holds exactly in floating point too.
@@ -145,12 +214,30 @@ def pattern_norms(params, masks) -> PointNorms:
 
 
 def point_norms(params, x: Array) -> PointNorms:
-    """:class:`PointNorms` at ``x`` ``(n_0,)`` (its activation pattern decides the masks)."""
+    """:class:`PointNorms` at ``x`` ``(n_0,)`` (its activation pattern decides the masks).
+
+    ``params`` may also be a JAX callable or a traced program (``x`` of its input shape): a dense ReLU
+    chain gives the numbers of its ``(W, b)`` list, bit for bit; any other model a
+    :class:`ProgramPointNorms` with ``composed = ||A(x)||_inf`` (float64, the certified pattern; concrete
+    ``x`` only)."""
+    if _is_model(params):
+        with jax.ensure_compile_time_eval():            # under the caller's jit: trace f on its own
+            prog, net = resolve(params, np.zeros(np.shape(x)), batched=False)
+        if net is None:
+            if _traced(x):
+                raise TypeError("point_norms: the local map of a traced program (not a dense ReLU chain) is "
+                                "computed from its certified pattern on concrete inputs; call it outside "
+                                "jit/vmap, or use norms_at_points for a batch")
+            A, _ = program_local_map(prog, _points(prog, x, "x", False))
+            flat = np.abs(A).reshape(int(np.prod(prog.in_shape, dtype=np.int64)), -1)
+            return _program_norms(np.asarray(flat.sum(axis=0).max()))
+        params = net
     return pattern_norms(params, activation_pattern(params, x))
 
 
 def split_pattern(params, pattern: Array) -> list[Array]:
     """Split a concatenated hidden pattern ``(n_hidden,)`` into per-layer masks."""
+    params = _dense_layers(params, "split_pattern")
     widths = [W.shape[1] for W, _ in params[:-1]]
     return list(jnp.split(pattern, np.cumsum(widths)[:-1])) if widths else []
 
@@ -176,6 +263,7 @@ class SegmentTrace(NamedTuple):
 
 def segment_trace(params, x0: Array, x1: Array, capacity: int) -> SegmentTrace:
     """Walk the segment ``x0 -> x1`` (``(n_0,)`` each) with the exact region walker."""
+    params = _dense_layers(params, "segment_trace")
     T = jnp.ones((), x0.dtype)
     tr = walk_regions(params, first_layer(params, x0, x1 - x0), T, capacity)
     rows = jnp.arange(capacity)
@@ -212,6 +300,7 @@ def _resolve_uncertified(net, tr: SegmentTrace, x0s: np.ndarray, x1s: np.ndarray
 def piece_norms(params, pattern: Array, x_mid: Array) -> tuple[PointNorms, Array]:
     """Norms of the piece with concatenated hidden ``pattern`` and whether its midpoint ``x_mid`` has
     that activation pattern (a rounding check: in exact arithmetic it always does)."""
+    params = _dense_layers(params, "piece_norms")
     own = activation_pattern(params, x_mid)
     agrees = jnp.all(jnp.concatenate(own) == pattern) if own else jnp.bool_(True)
     return pattern_norms(params, split_pattern(params, pattern)), agrees
@@ -258,7 +347,20 @@ def norms_at_points(params, X, *, batch_size: int = 1024, progress: bool = False
     and ``(B,)``): one jitted ``vmap`` of :func:`point_norms` per chunk of ``batch_size`` rows.
 
     Raises :class:`NormCheckError` if some ``||W~_l(x)||_inf > ||W_l||_inf`` (impossible but checked).
+
+    ``params`` may also be a JAX callable or a traced program (``X``: ``(B,) + input shape``): a dense
+    ReLU chain gives its list's numbers, bit for bit; any other model a :class:`ProgramPointNorms` with
+    ``composed`` ``(B,)`` only (local maps in batches of at most ``batch_size`` and 16 points: each map
+    takes one program walk per input coordinate). ``RuntimeError`` where a point lies within rounding
+    error of a switch (its pattern, hence its map, cannot be certified).
     """
+    if _is_model(params):
+        prog, net = resolve(params, X, batched=True)
+        if net is None:
+            composed = program_map_norms(prog, X, batch_size=check_positive_int(batch_size, "batch_size"),
+                                         progress=progress)
+            return _program_norms(composed)
+        params = net
     net = check_params(params)
     X = check_points(X, net[0][0].shape[0], "X", batched=True)
     batch_size = check_positive_int(batch_size, "batch_size")
@@ -324,7 +426,21 @@ def segment_norms(params, x0s, x1s, *, capacity: int = 1024, max_capacity: int =
     (a bug) when some logit changes more than ``sum_i ||A_i||_inf |dt_i| ||d||_inf`` allows (relative
     tolerance ``rtol`` plus ``1e-12`` times the segment's largest logit at ``x0``), and
     :class:`NormCheckError` if some ``||W~_l||_inf > ||W_l||_inf``.
+
+    ``params`` may also be a JAX callable or a traced program (``x0s, x1s``: ``(S,) + input shape``): a
+    dense ReLU chain gives its list's numbers, bit for bit; for any other model the pieces come from the
+    certified program walker (``RuntimeError`` where float64 cannot certify a segment's partition: no
+    exact fallback for programs yet), ``pieces`` is a :class:`ProgramPointNorms` (``composed`` only),
+    ``max_change`` is over the flattened logits and ``d_inf`` over all input elements; ``batch_size``
+    segments share a compiled walk and ``piece_batch`` (at most 16) pieces a batch of local maps.
     """
+    if _is_model(params):
+        prog, net = resolve(params, x0s, batched=True)
+        if net is None:
+            return _program_segment_norms(prog, x0s, x1s, capacity=capacity, max_capacity=max_capacity,
+                                          batch_size=batch_size, piece_batch=piece_batch, rtol=rtol,
+                                          progress=progress)
+        params = net
     net = check_params(params)
     n_in = net[0][0].shape[0]
     x0s = check_points(x0s, n_in, "x0s", batched=True).astype(np.float64)
@@ -382,3 +498,53 @@ def segment_norms(params, x0s, x1s, *, capacity: int = 1024, max_capacity: int =
     return SegmentNorms(n_pieces, max_change, bound, d_inf, piece_segment, piece_dt, pieces,
                         np.concatenate(agree_parts))
 
+
+def _program_segment_norms(prog, x0s, x1s, *, capacity, max_capacity, batch_size, piece_batch, rtol,
+                           progress) -> SegmentNorms:
+    """:func:`segment_norms` for a traced program that is not a dense ReLU chain."""
+    x0s = _points(prog, x0s, "x0s", True)
+    x1s = _points(prog, x1s, "x1s", True)
+    if x0s.shape != x1s.shape:
+        raise ValueError(f"x0s {x0s.shape} and x1s {x1s.shape} must have the same shape")
+    capacity = check_positive_int(capacity, "capacity")
+    batch_size = check_positive_int(batch_size, "batch_size")
+    piece_batch = check_positive_int(piece_batch, "piece_batch")
+    S = len(x0s)
+    if S == 0:
+        raise ValueError("segment_norms: no segments given")
+    ds = x1s - x0s
+    n_out = int(np.prod(prog.out_shape, dtype=np.int64))
+    n_pieces, max_change, f0_scale = np.zeros(S, np.int64), np.zeros((S, n_out)), np.zeros(S)
+    seg_parts, dt_parts, mid_parts, pattern_parts = [], [], [], []
+    chunk = min(batch_size, S)
+    for start in tqdm(range(0, S, chunk), disable=not progress, desc="segments", unit="chunk"):
+        n = min(chunk, S - start)
+        take = np.concatenate([np.arange(start, start + n), np.full(chunk - n, start)])
+        while True:
+            sides, complete = program_segment_sides(prog, x0s[take], ds[take], capacity, first=start)
+            if complete:
+                break
+            if capacity * 4 > max_capacity:
+                raise PieceCapacityError(f"a segment has more than {capacity} linear pieces; pass a larger "
+                                         "max_capacity")
+            capacity *= 4
+        for i in range(n):
+            p = _join(*sides[i], 0.0, 1.0)
+            s = start + i
+            dt = np.diff(p.breakpoints)
+            n_pieces[s] = p.n_pieces
+            max_change[s] = np.abs(p.logits - p.logits[0]).max(axis=0)
+            f0_scale[s] = np.abs(p.logits[0]).max()
+            seg_parts.append(np.full(p.n_pieces, s))
+            dt_parts.append(dt)
+            mid_parts.append(p.breakpoints[:-1] + dt / 2)
+            pattern_parts.append(p.patterns)
+    piece_segment, piece_dt = np.concatenate(seg_parts), np.concatenate(dt_parts)
+    mid_t = np.concatenate(mid_parts)
+    x_mid = x0s[piece_segment] + mid_t.reshape((-1,) + (1,) * len(prog.in_shape)) * ds[piece_segment]
+    composed, agrees = program_piece_norms(prog, x_mid, np.concatenate(pattern_parts), batch_size=piece_batch)
+    d_inf = np.abs(ds).reshape(S, -1).max(axis=1)
+    bound = np.bincount(piece_segment, weights=composed * np.abs(piece_dt), minlength=S) * d_inf
+    check_segment_bounds(max_change, bound, f0_scale, rtol=rtol)
+    return SegmentNorms(n_pieces, max_change, bound, d_inf, piece_segment, piece_dt, _program_norms(composed),
+                        agrees)

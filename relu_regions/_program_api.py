@@ -6,24 +6,34 @@ shape (batches: a leading axis); everything runs in float64 whatever the global 
 (:mod:`relu_regions._program_walk`) certifies every answer or flags it: uncertified GIs come back with
 ``exact=False`` and NaN ends (with a warning giving the reason), uncertified region counts as -1 (the
 GI itself stays exact), uncertified patterns and pieces raise ``RuntimeError``. There is no exact
-rational fallback for programs yet.
+rational fallback for programs yet. Every option of the public routines is honoured here or refused
+with an error (:func:`_lanes`); the norm checks of :mod:`relu_regions._norms` use the local maps
+computed here (:func:`program_map_norms`, :func:`program_piece_norms`).
 """
 
 from __future__ import annotations
 
 import warnings
+from functools import partial
 from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+from tqdm.auto import tqdm
 
 from relu_regions import _program_walk as W
+from relu_regions._config import EngineConfig
+from relu_regions._sharding import per_device, ray_mesh, shard_rows
 from relu_regions._trace import _fixed
 from relu_regions._validate import _as_real_array, check_positive_int, check_range
 
 _CHUNK = 128
-"""Rays per compiled batch (smaller batches are padded to a power of two)."""
+"""Rays per device in one compiled batch by default (smaller batches are padded to a power of two)."""
+
+_MAP_CHUNK = 16
+"""The most points (or pieces) per compiled batch of local maps: each point's map takes one walk of
+the program per input coordinate, all in memory at once."""
 
 
 def _points(prog, value, what: str, batched: bool) -> np.ndarray:
@@ -36,11 +46,49 @@ def _points(prog, value, what: str, batched: bool) -> np.ndarray:
     return arr
 
 
+def _lanes(config, what: str) -> int | None:
+    """The program walker's lanes per device from ``config`` (None: its default, a quarter of a batch's
+    side walks, 8 to 64: :func:`relu_regions._program_walk.lane_count`).
+
+    ``config.lanes`` means what it means for MLPs: side walks per device stepping together on the work
+    queue. ``walk_lanes`` (how the MLP queue's lanes split between region steps and float32
+    certification) and ``small`` (when a small MLP batch bypasses the queue) have no counterpart in the
+    program walker, whose every step both walks and certifies, so setting them is an error (never
+    silently ignored)."""
+    if config is None:
+        return None
+    if not isinstance(config, EngineConfig):
+        raise TypeError(f"{what}: config must be a relu_regions.EngineConfig or None, got {type(config).__name__}")
+    default = EngineConfig()
+    unused = [f"{name}={getattr(config, name)!r}" for name in ("walk_lanes", "small")
+              if getattr(config, name) != getattr(default, name)]
+    if unused:
+        raise ValueError(f"{what}: config sets {', '.join(unused)}: settings of the MLP engine only; a traced "
+                         "program (a model that is not a dense ReLU chain) is walked by the program walker, "
+                         "whose every step both walks and certifies, so the setting cannot apply. Leave "
+                         "walk_lanes and small at their defaults (config.lanes is honoured: side walks per "
+                         "device stepping together)")
+    return config.lanes
+
+
+@partial(jax.jit, static_argnames=("max_steps", "count", "mesh", "n_lanes"))
+def _intervals_sharded(prog, xs, ds, lo, hi, max_steps: int, count: bool, mesh, n_lanes=None):
+    """:func:`relu_regions._program_walk.intervals` with the rays split over ``mesh`` (the program
+    replicated; no communication between devices)."""
+    fn = per_device(lambda p, *rays: W.intervals(p, *rays, max_steps, count, n_lanes), mesh, n_replicated=1,
+                    n_out=2)
+    return fn(prog, xs, ds, lo, hi)
+
+
 def program_intervals(prog, xs, ds, t_min=-1.0, t_max=2.0, *, max_steps: int = 100_000, batch_size: int = 2048,
                       progress: bool = False, count_regions: bool = False, devices=None, config=None) -> tuple:
-    """Fields of ``Interval`` for rays ``xs[i] + t ds[i]`` (``(B,) + in_shape``). ``devices`` and ``config``
-    are accepted for the MLP signature's sake; programs run on the default device."""
-    del progress, devices, config
+    """Fields of ``Interval`` for rays ``xs[i] + t ds[i]`` (``(B,) + in_shape``).
+
+    Every option of :func:`relu_regions.exact_intervals` applies: rays go in compiled batches of at
+    most ``batch_size`` rays per device (and at most 128), ``config.lanes`` sets the walker's lanes
+    (:func:`_lanes`), ``devices`` splits every batch over those devices (the program replicated),
+    ``progress`` shows a bar over the batches, ``max_steps`` bounds each side's steps and
+    ``count_regions`` counts regions."""
     xs = _points(prog, xs, "xs", True)
     ds = _points(prog, ds, "ds", True)
     if xs.shape != ds.shape:
@@ -48,18 +96,28 @@ def program_intervals(prog, xs, ds, t_min=-1.0, t_max=2.0, *, max_steps: int = 1
     n = xs.shape[0]
     lo, hi = check_range(t_min, t_max, n)
     max_steps = check_positive_int(max_steps, "max_steps")
-    chunk = min(check_positive_int(batch_size, "batch_size"), _CHUNK, 1 << max(n - 1, 0).bit_length())
+    batch_size = check_positive_int(batch_size, "batch_size")
+    n_lanes = _lanes(config, "exact_intervals")
+    mesh = None if devices is None else ray_mesh(devices)
+    n_dev = 1 if mesh is None else mesh.devices.size
+    per_dev = min(batch_size, _CHUNK, 1 << max(-(-n // n_dev) - 1, 0).bit_length())
+    chunk = per_dev * n_dev
     parts = []
     with jax.enable_x64(True):
-        for s in range(0, n, chunk):
+        for s in tqdm(range(0, n, chunk), disable=not progress, desc="exact GIs", unit="chunk"):
             k = min(chunk, n - s)
             # The last chunk is padded with its first ray over the empty range [0, 0]: nothing walked twice.
             take = np.concatenate([np.arange(s, s + k), np.full(chunk - k, s)])
             real = np.arange(chunk) < k
             t_lo = np.where(real, lo[take], 0.0).astype(np.float64)
             t_hi = np.where(real, hi[take], 0.0).astype(np.float64)
-            sides, label = W.intervals(prog, xs[take], ds[take], t_lo, t_hi, max_steps, count_regions)
-            parts.append(jax.tree.map(lambda a: np.asarray(a)[:k], (sides, label)))
+            rays = [xs[take], ds[take], t_lo, t_hi]
+            if mesh is None:
+                out = W.intervals(prog, *rays, max_steps, count_regions, n_lanes)
+            else:
+                out = _intervals_sharded(prog, *shard_rows(mesh, rays), max_steps=max_steps, count=count_regions,
+                                         mesh=mesh, n_lanes=n_lanes)
+            parts.append(jax.tree.map(lambda a: np.asarray(a)[:k], out))
     sides = W.Side(*(np.concatenate([p[0][i] for p in parts]) for i in range(6))) if parts else None
     label = np.concatenate([p[1] for p in parts]) if parts else np.zeros(0, np.int64)
     return _assemble(sides, label, n, count_regions, max_steps)
@@ -82,14 +140,14 @@ def _assemble(sides, label, n: int, count_regions: bool, max_steps: int) -> tupl
         if np.any(exact & ~counted):
             warnings.warn(f"{int(np.sum(exact & ~counted))} of {n} rays have a certified GI but a region "
                           "count float64 cannot certify (coincident switches or near ties); their n_regions "
-                          "is -1", RuntimeWarning, stacklevel=3)
+                          "is -1", RuntimeWarning, stacklevel=4)
     if not exact.all():
         why = [f"ray {i}: " + ("the walk met more than max_steps={} regions".format(max_steps) if not finished[i]
                                else "float64 cannot certify the GI (a class change or tie within rounding "
                                "error, or overflow); no exact fallback for traced programs")
                for i in np.flatnonzero(~exact)[:5]]
         warnings.warn(f"{int(np.sum(~exact))} of {n} rays have no certified answer; their lo/hi are NaN: "
-                      + "; ".join(why), RuntimeWarning, stacklevel=3)
+                      + "; ".join(why), RuntimeWarning, stacklevel=4)
     return (lo, hi, hi - lo, label.astype(np.int64), sides.who[bwd].astype(np.int64),
             sides.who[fwd].astype(np.int64), regions, exact, np.zeros(n, bool))
 
@@ -192,3 +250,90 @@ def program_effective_weights(prog, x):
     raise TypeError("effective_weights is defined for dense ReLU networks (a list of (W, b), or a callable "
                     "that is one); for other models use local_linear_map (the region's affine map) or "
                     "activation_pattern")
+
+
+def _rows_padded(n: int, size: int, start: int) -> np.ndarray:
+    """Row indices of the batch at ``start`` of ``size`` rows, the missing ones repeating ``start``."""
+    k = min(size, n - start)
+    return np.concatenate([np.arange(start, start + k), np.full(size - k, start)])
+
+
+def _inf_norms(A: jax.Array, n_batch_dims: int, in_ndim: int) -> jax.Array:
+    """``||A||_inf`` (largest absolute column sum of ``A`` as an ``(n_in, n_out)`` matrix) per batch row."""
+    lead = A.shape[:n_batch_dims]
+    n_in = int(np.prod(A.shape[n_batch_dims:n_batch_dims + in_ndim], dtype=np.int64))
+    flat = jnp.abs(A).reshape(lead + (n_in, -1))
+    return jnp.max(jnp.sum(flat, axis=-2), axis=-1)
+
+
+def program_map_norms(prog, X, *, batch_size: int, progress: bool = False) -> np.ndarray:
+    """``||A(x)||_inf`` ``(B,)`` of the local affine map at every point of ``X`` ``((B,) + in_shape)``,
+    in batches of at most ``batch_size`` (and :data:`_MAP_CHUNK`) points; ``RuntimeError`` where a
+    point's pattern cannot be certified (as :func:`program_local_map`)."""
+    X = _points(prog, X, "X", True)
+    n = X.shape[0]
+    size = min(batch_size, _MAP_CHUNK, 1 << max(n - 1, 0).bit_length())
+    out = []
+    for s in tqdm(range(0, n, size), disable=not progress, desc="norms at points", unit="chunk"):
+        A, _ = program_local_map(prog, X[_rows_padded(n, size, s)])
+        with jax.enable_x64(True):
+            out.append(np.asarray(_inf_norms(jnp.asarray(A), 1, len(prog.in_shape)))[: min(size, n - s)])
+    return np.concatenate(out) if out else np.zeros(0)
+
+
+@partial(jax.jit, static_argnames="capacity")
+def _segments_kernel(prog, x0s, ds, capacity: int):
+    """:func:`relu_regions._program_walk.two_sided` over ``t`` in ``[0, 1]`` for a batch of segments."""
+    def one(x, d):
+        return W.two_sided(prog, x, d, jnp.zeros((), x.dtype), jnp.ones((), x.dtype), capacity)
+    return jax.vmap(one)(x0s, ds)
+
+
+def program_segment_sides(prog, x0s, ds, capacity: int, first: int = 0, what: str = "segment_norms"):
+    """``(sides, complete)`` for the segments ``x0s[i] + t ds[i]``, ``t`` in ``[0, 1]`` (one compiled
+    batch): per segment the ``(forwards, backwards)`` :class:`ProgramSide` pair for
+    ``relu_regions._pieces._join``, and whether every walk fitted in ``capacity`` rows. ``RuntimeError``
+    (from ``what``) naming the first segment (numbered from ``first``) whose partition float64 cannot
+    certify."""
+    with jax.enable_x64(True):
+        rec = jax.device_get(_segments_kernel(prog, jnp.asarray(x0s), jnp.asarray(ds), capacity))
+    complete = np.asarray(rec.complete).all(axis=1)
+    if not complete.all():
+        return None, False
+    cert = np.asarray(rec.cert).all(axis=1)
+    if not cert.all():
+        raise RuntimeError(f"{what}: segment {first + int(np.flatnonzero(~cert)[0])}: float64 cannot certify the "
+                           "partition of the segment (switches that coincide or nearly coincide, or ties within "
+                           "rounding error); there is no exact fallback for traced programs yet")
+    sides = [tuple(ProgramSide(*(np.asarray(a[i, j][: int(rec.count[i, j])]) for a in rec[:4])) for j in (0, 1))
+             for i in range(len(x0s))]
+    return sides, True
+
+
+@jax.jit
+def _pieces_kernel(prog, x_mid, patterns):
+    choice = jax.vmap(prog.unflatten_choice)(patterns)
+    A, _ = _local_maps(prog, x_mid, choice)
+    own, _ = jax.vmap(W.point_pattern, in_axes=(None, 0))(prog, x_mid)
+    agrees = jnp.all(jax.vmap(prog.flatten_choice)(own) == patterns, axis=1)
+    return _inf_norms(A, 1, len(prog.in_shape)), agrees
+
+
+def program_piece_norms(prog, x_mid, patterns, *, batch_size: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(composed, agrees)``, each ``(P,)``: ``||A_i||_inf`` of the local map of the piece with the flat
+    pattern ``patterns[i]`` (``(P, n_units)``), and whether the midpoint ``x_mid[i]`` (``(P,) + in_shape``)
+    has that pattern in float64 (a rounding check), in batches of at most ``batch_size`` (and
+    :data:`_MAP_CHUNK`) pieces."""
+    n = len(patterns)
+    size = min(batch_size, _MAP_CHUNK, 1 << max(n - 1, 0).bit_length())
+    composed, agrees = [], []
+    with jax.enable_x64(True):
+        for s in range(0, n, size):
+            take = _rows_padded(n, size, s)
+            c, a = _pieces_kernel(prog, jnp.asarray(x_mid[take], jnp.float64),
+                                  jnp.asarray(patterns[take], jnp.int32))
+            composed.append(np.asarray(c)[: min(size, n - s)])
+            agrees.append(np.asarray(a)[: min(size, n - s)])
+    if not composed:
+        return np.zeros(0), np.zeros(0, bool)
+    return np.concatenate(composed), np.concatenate(agrees)

@@ -25,6 +25,8 @@ import jax
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
+from relu_regions._digest import array_digest
+
 AXIS = "rays"
 
 
@@ -129,14 +131,8 @@ def exchange_status(error: BaseException | None, what: str = "exact_intervals_sh
 
 
 def _fingerprint(arrays) -> np.ndarray:
-    import hashlib
-
-    h = hashlib.sha256()
-    for a in arrays:
-        a = np.ascontiguousarray(np.asarray(a))
-        h.update(f"{a.shape}{a.dtype}".encode())
-        h.update(a.tobytes())
-    return np.frombuffer(h.digest(), np.uint8)
+    """The content hash of ``arrays`` (:func:`relu_regions._digest.array_digest`) as 32 bytes."""
+    return np.frombuffer(bytes.fromhex(array_digest(*arrays)), np.uint8)
 
 
 _FIELDS = np.dtype([("lo", "<f8"), ("hi", "<f8"), ("length", "<f8"), ("label", "<i8"), ("lo_class", "<i8"),
@@ -163,6 +159,30 @@ def gather_intervals(local, n: int):
     return Interval(**{name: np.ascontiguousarray(full[name]) for name in _FIELDS.names})
 
 
+def _checked_model(params, xs, ds, t_min, t_max):
+    """``(model, xs, ds, lo, hi, identity)``: the model as a checked ``(W, b)`` list or, for a callable or
+    program that is not a dense ReLU chain, a traced :class:`~relu_regions.Program` (a callable is traced
+    once, here); the validated rays and ``(B,)`` range ends; and what identifies the model in the
+    processes' fingerprint (its arrays, and a program's structure)."""
+    from relu_regions._model import model_identity, resolve
+    from relu_regions._trace import Program
+    from relu_regions._validate import check_range, check_ray_batch
+
+    if isinstance(params, Program) or callable(params):
+        prog, net = resolve(params, xs, batched=True)
+        if prog is not None:
+            from relu_regions._program_api import _points
+
+            xs, ds = _points(prog, xs, "xs", True), _points(prog, ds, "ds", True)
+            if xs.shape != ds.shape:
+                raise ValueError(f"xs and ds must have the same shape, got {xs.shape} and {ds.shape}")
+            lo, hi = check_range(t_min, t_max, xs.shape[0])
+            return prog, xs, ds, lo, hi, model_identity(prog, xs)[1]
+        params = net
+    net, xs, ds, lo, hi = check_ray_batch(params, xs, ds, t_min, t_max)
+    return net, xs, ds, lo, hi, model_identity(net, xs)[1]
+
+
 def exact_intervals_sharded(params, xs, ds, t_min=-1.0, t_max=2.0, *, devices: Sequence | None = None,
                             progress: bool = False, **kwargs):
     """:func:`relu_regions.exact_intervals` with the rays sharded over devices and, in a multi-process
@@ -171,23 +191,31 @@ def exact_intervals_sharded(params, xs, ds, t_min=-1.0, t_max=2.0, *, devices: S
     :func:`~relu_regions.exact_intervals` may differ from them in the last bits of the GI ends; regions,
     classes and flags are the same).
 
+    ``params``: anything :func:`~relu_regions.exact_intervals` takes: a ``(W, b)`` list, a JAX callable
+    ``f(x) -> logits`` for one unbatched example, or a traced program (``xs, ds``: ``(B,) + input
+    shape``). Models that are not dense ReLU chains go to the program walker with the program replicated
+    on every device; their compiled batch per device is ``batch_size`` rays capped as in
+    :func:`~relu_regions.exact_intervals`, and only the total number of devices sets its size, so their
+    GI ends may differ in the last bits between runs over different numbers of devices (batches of
+    other sizes round differently); labels, classes, counts and flags do not, and every certified
+    answer is exact to 1e-9 relative.
+
     One process: ``devices`` defaults to all JAX devices. Several processes: every process must call
     this with the same network, rays and options; it walks its share (rays ``p, p + P, ...``, see
     :func:`process_share`) on its local devices (those of ``devices`` that belong to it; default all of
     them), and every process returns the full :class:`~relu_regions.Interval` of all rays. ``batch_size``
     counts rays per device. ``progress`` shows a bar (on process 0 only)."""
     from relu_regions._interval import exact_intervals
-    from relu_regions._validate import check_ray_batch
 
     if jax.process_count() == 1:
         return exact_intervals(params, xs, ds, t_min, t_max, devices=list(jax.devices() if devices is None else devices),
                                progress=progress, **kwargs)
     error, share = None, None
     try:
-        net, xs, ds, lo, hi = check_ray_batch(params, xs, ds, t_min, t_max)
+        model, xs, ds, lo, hi, identity = _checked_model(params, xs, ds, t_min, t_max)
         local_devices = _local(devices)
         n = xs.shape[0]
-        digest = _fingerprint([a for W, b in net for a in (W, b)] + [xs, ds, lo, hi, repr(sorted(kwargs.items()))])
+        digest = _fingerprint(identity + [xs, ds, lo, hi, repr(sorted(kwargs.items()))])
     except Exception as exc:  # noqa: BLE001 - reported to every process below
         error, digest = exc, np.zeros(32, np.uint8)
     exchange_status(error)
@@ -200,7 +228,7 @@ def exact_intervals_sharded(params, xs, ds, t_min=-1.0, t_max=2.0, *, devices: S
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # reported below with global ray numbers
-            share = exact_intervals(net, xs[rows], ds[rows], lo[rows], hi[rows], devices=local_devices,
+            share = exact_intervals(model, xs[rows], ds[rows], lo[rows], hi[rows], devices=local_devices,
                                     progress=progress and jax.process_index() == 0, **kwargs)
     except Exception as exc:  # noqa: BLE001
         error = exc
@@ -210,6 +238,7 @@ def exact_intervals_sharded(params, xs, ds, t_min=-1.0, t_max=2.0, *, devices: S
     result = gather_intervals(share, n)
     bad = np.flatnonzero(~result.exact)
     if len(bad):
-        warnings.warn(f"{len(bad)} of {n} rays have no exact float64 answer (more than max_steps regions, or an end "
-                      f"beyond float64); their lo/hi are NaN: rays {bad[:10].tolist()}", RuntimeWarning, stacklevel=2)
+        warnings.warn(f"{len(bad)} of {n} rays have no exact float64 answer (more than max_steps regions, an end "
+                      f"beyond float64, or for a traced program no certified answer); their lo/hi are NaN: rays "
+                      f"{bad[:10].tolist()}", RuntimeWarning, stacklevel=2)
     return result

@@ -1,6 +1,7 @@
 """Two local CPU processes joined by ``jax.distributed`` (gloo collectives) give, bit for bit, the
-single-process exact GIs: :func:`relu_regions.exact_intervals_sharded` across processes, and
-:func:`relu_regions.results.stream_intervals` writing from process 0 and resuming, and
+single-process exact GIs: :func:`relu_regions.exact_intervals_sharded` across processes (for a
+``(W, b)`` list, and for a CNN callable through the program walker: the same classes, counts and flags,
+ends to 1e-12), :func:`relu_regions.results.stream_intervals` writing from process 0 and resuming, and
 :func:`relu_regions.gi_study` (``relu-regions gi --distributed``) writing its results from process 0.
 
 Each worker is a subprocess (``jax.distributed.initialize`` must run before JAX starts) with two CPU
@@ -61,6 +62,16 @@ WORKER = textwrap.dedent("""
     study = rr.gi_study(params, xs, pairs="random", n_rays=37, count_regions=False, batch_size=4, chunk_size=16,
                         out=out / "study", figure=False, progress=False)
     report["study"] = None if study.results is None else len(study.results)
+    # a CNN (a JAX callable, the program walker): every process traces it and walks its share
+    from test_program_routines import CNN, _rays, make_cnn
+    cxs, cds = _rays()
+    try:
+        rr.exact_intervals_sharded(make_cnn(pid), cxs, cds, batch_size=1)   # other weights in process 1
+        report["cnn_mismatch"] = "no error"
+    except ValueError as exc:
+        report["cnn_mismatch"] = str(exc)
+    iv = rr.exact_intervals_sharded(CNN, cxs, cds, batch_size=1)
+    np.savez(out / f"p{pid}_cnn.npz", **iv._asdict())
     print(json.dumps(report))
 """)
 
@@ -98,6 +109,7 @@ def test_two_processes_equal_one(tmp_path):
 
     for r in reports:
         assert "processes [1] were given other" in r["mismatch"], r["mismatch"]
+        assert "processes [1] were given other" in r["cnn_mismatch"], r["cnn_mismatch"]
     assert reports[0]["stream"] == 37 and reports[1]["stream"] is None
     assert reports[0]["stream_again"] == [37, True] and reports[1]["stream_again"] is None
     assert reports[0]["study"] == 37 and reports[1]["study"] is None
@@ -132,6 +144,20 @@ def test_two_processes_equal_one(tmp_path):
             assert np.array_equal(streamed["x_index"], np.arange(37))
             for name in ("lo", "hi", "label", "lo_class", "hi_class", "exact"):
                 assert streamed[name].tobytes() == np.asarray(getattr(one, name)).tobytes(), name
+    # the CNN: the one-process answer (same rays per device per batch); ends may move in their last bits
+    from test_program_routines import CNN, _rays
+
+    one = rr.exact_intervals_sharded(CNN, *_rays(), batch_size=1)
+    assert one.exact.all()
+    for pid in (0, 1):
+        with np.load(tmp_path / f"p{pid}_cnn.npz") as got:
+            for name in one._fields:
+                want = np.asarray(getattr(one, name))
+                assert got[name].dtype == want.dtype, (name, pid)
+                if name in ("lo", "hi", "length"):
+                    np.testing.assert_allclose(got[name], want, rtol=1e-12, atol=0, err_msg=f"{name} {pid}")
+                else:
+                    assert np.array_equal(got[name], want), (name, pid)
 
 
 def test_process_shares_partition_the_rays_and_the_gather_is_byte_exact():

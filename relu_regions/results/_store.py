@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from relu_regions._atomic import atomic_path, plain, write_json_atomic, write_text_atomic
+from relu_regions._digest import array_digest
 
 #: The standard columns, their dtypes and meanings (extra columns may follow them).
 COLUMNS: dict[str, tuple[str, str]] = {
@@ -474,15 +475,8 @@ def run_chunks(directory: str | os.PathLike, settings: Mapping[str, Any], comput
 
 
 def _fingerprint(*arrays) -> str:
-    """A short hash of arrays (shape, dtype and bytes), so that a resumed run checks its inputs."""
-    import hashlib
-
-    h = hashlib.sha1()
-    for a in arrays:
-        a = np.ascontiguousarray(np.asarray(a))
-        h.update(f"{a.shape}{a.dtype}".encode())
-        h.update(a.tobytes())
-    return h.hexdigest()[:16]
+    """A short content hash of arrays, so that a resumed run checks its inputs."""
+    return array_digest(*arrays)[:16]
 
 
 def stream_intervals(directory: str | os.PathLike, params, xs, ds, t_min=-1.0, t_max=2.0, *,
@@ -501,6 +495,7 @@ def stream_intervals(directory: str | os.PathLike, params, xs, ds, t_min=-1.0, t
     process 0 writes it (see :func:`run_chunks`); process 0 gets the results, the others ``None``.
     """
     import relu_regions as rr
+    from relu_regions._model import model_identity
 
     if method not in ("exact", "sampled"):
         raise ResultsError(f"method must be 'exact' or 'sampled', got {method!r}")
@@ -513,10 +508,10 @@ def stream_intervals(directory: str | os.PathLike, params, xs, ds, t_min=-1.0, t
     x_index = np.arange(n) if x_index is None else np.asarray(x_index)
     dirs = np.asarray(direction, dtype=object)
     t_lo, t_hi = np.asarray(t_min, dtype=np.float64), np.asarray(t_max, dtype=np.float64)
+    network, arrays = model_identity(params, xs)
     settings = {"method": method, "t_min": t_lo.tolist() if t_lo.ndim == 0 else "per ray",
                 "t_max": t_hi.tolist() if t_hi.ndim == 0 else "per ray", "options": dict(kwargs),
-                "network": [list(np.shape(W)) for W, _ in params],
-                "fingerprint": _fingerprint(*[a for W, b in params for a in (W, b)], xs, ds, t_lo, t_hi),
+                "network": network, "fingerprint": _fingerprint(*arrays, xs, ds, t_lo, t_hi),
                 **dict(meta or {})}
 
     def compute(start: int, stop: int):
