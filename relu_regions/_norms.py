@@ -232,7 +232,12 @@ def point_norms(params, x: Array) -> PointNorms:
             flat = np.abs(A).reshape(int(np.prod(prog.in_shape, dtype=np.int64)), -1)
             return _program_norms(np.asarray(flat.sum(axis=0).max()))
         params = net
-    return pattern_norms(params, activation_pattern(params, x))
+    if _traced((params, x)):                            # inside the caller's jit/vmap: its dtype
+        return pattern_norms(params, activation_pattern(params, x))
+    net = check_params(params)
+    with jax.enable_x64(True):                          # concrete: float64 whatever the global flag
+        p64 = cast_params(net, jnp.float64)
+        return jax.tree.map(np.asarray, pattern_norms(p64, activation_pattern(p64, x)))
 
 
 def split_pattern(params, pattern: Array) -> list[Array]:

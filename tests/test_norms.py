@@ -211,3 +211,25 @@ def test_cli_norms_quick_end_to_end(tmp_path):
     md = norms_report_section(result)
     assert "column sum" in md and "![matrix-norm ratios](norms_ratios.png)" in md
     assert "100% train accuracy not reached" in md
+
+
+def test_point_norms_are_float64_without_the_x64_flag():
+    # Users do not set jax_enable_x64: on concrete inputs the norms are still computed in float64.
+    import subprocess
+    import sys
+    import textwrap
+
+    code = textwrap.dedent("""
+        import jax, numpy as np
+        assert not jax.config.jax_enable_x64
+        import relu_regions as rr
+        rng = np.random.default_rng(0)
+        net = [(rng.normal(size=(3, 5)), rng.normal(size=5)), (rng.normal(size=(5, 2)), rng.normal(size=2))]
+        pn = rr.point_norms(net, rng.normal(size=3))
+        assert all(np.asarray(v).dtype == np.float64 for v in pn), [np.asarray(v).dtype for v in pn]
+        want = np.abs(net[0][0]).sum(axis=0).max()
+        assert pn.layer_raw[0] == want, (pn.layer_raw[0], want)
+        print("ok")
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0 and "ok" in out.stdout, out.stderr[-2000:]
