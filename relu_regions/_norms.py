@@ -450,14 +450,7 @@ def segment_norms(params, x0s, x1s, *, capacity: int = 1024, max_capacity: int =
     n_in = net[0][0].shape[0]
     x0s = check_points(x0s, n_in, "x0s", batched=True).astype(np.float64)
     x1s = check_points(x1s, n_in, "x1s", batched=True).astype(np.float64)
-    if x0s.shape != x1s.shape:
-        raise ValueError(f"x0s {x0s.shape} and x1s {x1s.shape} must have the same shape")
-    capacity = check_positive_int(capacity, "capacity")
-    batch_size = check_positive_int(batch_size, "batch_size")
-    piece_batch = check_positive_int(piece_batch, "piece_batch")
-    S = len(x0s)
-    if S == 0:
-        raise ValueError("segment_norms: no segments given")
+    S, capacity, batch_size, piece_batch = _segment_args(x0s, x1s, capacity, batch_size, piece_batch)
     n_pieces, max_change, f0_scale = np.zeros(S, np.int64), np.zeros((S, net[-1][0].shape[1])), np.zeros(S)
     seg_parts, dt_parts, norm_parts, agree_parts = [], [], [], []
     with jax.enable_x64(True):
@@ -504,19 +497,24 @@ def segment_norms(params, x0s, x1s, *, capacity: int = 1024, max_capacity: int =
                         np.concatenate(agree_parts))
 
 
+def _segment_args(x0s, x1s, capacity, batch_size, piece_batch) -> tuple[int, int, int, int]:
+    """``(S, capacity, batch_size, piece_batch)`` for :func:`segment_norms`, checked: the segments' ends
+    of one shape, at least one segment, positive sizes."""
+    if x0s.shape != x1s.shape:
+        raise ValueError(f"x0s {x0s.shape} and x1s {x1s.shape} must have the same shape")
+    sizes = [check_positive_int(v, name) for v, name in
+             ((capacity, "capacity"), (batch_size, "batch_size"), (piece_batch, "piece_batch"))]
+    if len(x0s) == 0:
+        raise ValueError("segment_norms: no segments given")
+    return (len(x0s), *sizes)
+
+
 def _program_segment_norms(prog, x0s, x1s, *, capacity, max_capacity, batch_size, piece_batch, rtol,
                            progress) -> SegmentNorms:
     """:func:`segment_norms` for a traced program that is not a dense ReLU chain."""
     x0s = _points(prog, x0s, "x0s", True)
     x1s = _points(prog, x1s, "x1s", True)
-    if x0s.shape != x1s.shape:
-        raise ValueError(f"x0s {x0s.shape} and x1s {x1s.shape} must have the same shape")
-    capacity = check_positive_int(capacity, "capacity")
-    batch_size = check_positive_int(batch_size, "batch_size")
-    piece_batch = check_positive_int(piece_batch, "piece_batch")
-    S = len(x0s)
-    if S == 0:
-        raise ValueError("segment_norms: no segments given")
+    S, capacity, batch_size, piece_batch = _segment_args(x0s, x1s, capacity, batch_size, piece_batch)
     ds = x1s - x0s
     n_out = int(np.prod(prog.out_shape, dtype=np.int64))
     n_pieces, max_change, f0_scale = np.zeros(S, np.int64), np.zeros((S, n_out)), np.zeros(S)
