@@ -75,7 +75,19 @@ def test_bootstrap_skips_undefined_statistics():
     ([None, None], "above", {}, INCONCLUSIVE),
 ])
 def test_decide(ci, rule, kw, expected):
-    assert decide(ci, rule, **kw) == expected
+    v = decide(ci, rule, **kw)
+    assert v == expected and isinstance(v, str)
+    assert bool(v.why) == (expected == INCONCLUSIVE)  # an undecided verdict says why, a decided one does not
+
+
+def test_inconclusive_verdicts_say_why():
+    assert decide([-0.1, 0.25], "above").why == ("the 95% interval [-0.1, 0.25] contains the threshold 0: too wide, "
+                                                 "or too close to it, to decide")
+    assert "neither inside nor outside the margin -0.15 to 0.15" in decide([0.1, 0.3], "within", margin=0.15).why
+    assert decide([None, None], "above").why.startswith("no interval")
+    both = all_of([decide([-0.1, 0.2], "above"), HOLDS, decide([None, None], "below")])
+    assert both == INCONCLUSIVE and "[-0.1, 0.2]" in both.why and "no interval" in both.why
+    assert all_of([decide([-0.1, 0.2], "above"), FAILS]).why == ""
 
 
 def test_all_of():

@@ -223,3 +223,38 @@ def test_config_validation():
         TrainConfig(init_scheme="orthogonal")
     assert TrainConfig.from_dict(TOY.to_dict()) == TOY
     assert TrainConfig(widths=[8, 8]).widths == (8, 8)
+
+
+def test_last_smaller_batch_is_padded_with_weight_zero_rows(blobs):
+    """An epoch of 40 samples in batches of 16: two full batches and one of 8 (padded to 16 rows of weight 0
+    in the compiled step); the parameters equal those of plain optax steps on the real batches."""
+    import optax
+
+    from relu_regions.training._train import _epoch_batches
+
+    idx, w = _epoch_batches(np.arange(40, dtype=np.int32)[::-1], 16)
+    assert idx.shape == w.shape == (3, 16) and w.sum() == 40 and np.all(w[:2] == 1)
+    assert sorted(idx[w > 0].tolist()) == list(range(40)) and np.all(w[2, 8:] == 0)
+
+    X, y = blobs
+    config = TrainConfig(widths=(8,), batch_size=16, max_epochs=2, seed=3, optimizer="adam",
+                         learning_rate=1e-2, target_train_acc=1.0)
+    got = train_mlp(X, y, config, progress=False)
+    model = MLP(config.widths, 2)
+    params = model.init(jax.random.PRNGKey(config.seed), X[:1])["params"]
+    tx = optax.adam(config.learning_rate)
+    state = tx.init(params)
+    rng = np.random.default_rng(config.seed)
+
+    def loss(p, xb, yb):
+        return optax.softmax_cross_entropy_with_integer_labels(model.apply({"params": p}, xb), yb).mean()
+
+    for _ in range(got.epochs_run):
+        perm = rng.permutation(len(X))
+        for start in range(0, len(X), 16):
+            rows = perm[start:start + 16]
+            updates, state = tx.update(jax.grad(loss)(params, X[rows], y[rows]), state, params)
+            params = optax.apply_updates(params, updates)
+    for (a, b), (c, d) in zip(got.params, params_from_flax(params)):
+        np.testing.assert_allclose(a, c, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(b, d, rtol=1e-5, atol=1e-6)

@@ -32,8 +32,8 @@ def _common() -> argparse.ArgumentParser:
     size = p.add_mutually_exclusive_group()
     size.add_argument("--quick", action="store_true",
                       help="a pipeline check, not results: 2 seeds, Adam instead of the paper's SGD (most nets "
-                           "reach 100%% training accuracy), a few hundred rays per set; about 20 minutes on 2 "
-                           "loaded CPU cores")
+                           "reach 100%% training accuracy), a few hundred rays per set; under 10 minutes on 2 "
+                           "CPU cores")
     size.add_argument("--tiny", action="store_true",
                       help="seconds, for tests: 3 epochs, a few dozen rays (numbers meaningless)")
     p.add_argument("--pairs", type=_positive_int, default=None,
@@ -42,7 +42,7 @@ def _common() -> argparse.ArgumentParser:
     p.add_argument("--triangles", type=_positive_int, default=None,
                    help="triangles per labelling for Fig. 5 (default 10,000; quick 100)")
     p.add_argument("--max-epochs", type=_positive_int, default=None,
-                   help="training cap (default 5000; quick 30); training stops at 100%% training accuracy")
+                   help="training cap (default 5000; quick 500); training stops at 100%% training accuracy")
     p.add_argument("--seed", type=int, default=0, help="first seed (seeds are --seed, --seed + 1, ...)")
     p.add_argument("--seeds", type=_positive_int, default=None,
                    help="number of seeds; every network is trained per seed and every statistic gets a bootstrap "
@@ -90,6 +90,7 @@ def register(subparsers) -> None:
 
 def _run(name: str | None, args: argparse.Namespace) -> int:
     from relu_regions.experiments import REPORT_NAME, RESULTS_NAME, ExperimentContext, Sizes, run_experiments
+    from relu_regions.experiments._report import why_rows
 
     preset = "tiny" if args.tiny else "quick" if args.quick else "full"
     sizes = Sizes.preset(preset).replace(n_pairs=args.pairs, n_triangles=args.triangles,
@@ -97,7 +98,7 @@ def _run(name: str | None, args: argparse.Namespace) -> int:
     ctx = ExperimentContext(out_dir=args.out, data_dir=args.data_dir, seed=args.seed, cache_dir=args.cache_dir,
                             progress=not args.no_progress, sizes=sizes,
                             rays_dir=args.out / "rays" if args.save_rays else None)
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     results = run_experiments(ctx, None if name is None else [name])
     ran = results["experiments"]
     names = list(ran) if name is None else [name]
@@ -113,14 +114,19 @@ def _run(name: str | None, args: argparse.Namespace) -> int:
             counts[c["verdict"]] = counts.get(c["verdict"], 0) + 1
             print(f"{n:<11} {c['verdict']:<44} {c['claim']}")
     print("verdicts: " + ", ".join(f"{v} {k}" for k, v in counts.items()))
+    undecided = [row for row in why_rows(results) if row[0] in names]
+    if undecided:
+        print(f"inconclusive, and why ({len(undecided)}):")
+        for n, _, text, why in undecided:
+            print(f"  {n:<11} {text}\n  {'':<11} why: {why}")
     if untrained:
         print(f"note: {len(untrained)} network(s) did not reach 100% training accuracy within the "
               f"{sizes.max_epochs}-epoch cap (e.g. {sorted(untrained)[0]}); every claim resting on them is "
               "'inconclusive (training target not reached)'." + (" Quick/tiny sizes cap training by design; "
                                                                   "run without --quick for results."
                                                                   if preset != "full" else ""))
-    print(f"wrote {RESULTS_NAME} and {REPORT_NAME} in {args.out} ({time.perf_counter() - start:.0f} s, sizes "
-          f"'{sizes.name}', {len(ctx.seeds)} seed(s))")
+    print(f"wrote {RESULTS_NAME} and {REPORT_NAME} in {args.out} ({time.perf_counter() - start:.0f} s wall, "
+          f"{time.process_time() - cpu:.0f} s CPU, sizes '{sizes.name}', {len(ctx.seeds)} seed(s))")
     errors = [n for n in names if "error" in ran[n]]
     if errors:
         print(f"error: not run for missing data: {', '.join(errors)} (see {REPORT_NAME})", file=sys.stderr)

@@ -228,7 +228,8 @@ class ExperimentContext:
         y = noisy_labels(data.y, labels, self.seed)
         s = self.sizes
         config = TrainConfig(widths=widths, n_classes=int(data.y.max()) + 1, optimizer=s.optimizer,
-                             learning_rate=s.learning_rate, max_epochs=s.max_epochs, seed=self.seed)
+                             learning_rate=s.learning_rate, max_epochs=s.max_epochs, seed=self.seed,
+                             eval_every=s.val_every)
         snaps = self.sizes.snapshot_epochs if (dataset, widths, labels) in _SNAPSHOT_NETS else ()
         attempts = [self._train(key, data, labels, y, config, snaps)]
         if not attempts[-1][0].reached_target and s.fallback:

@@ -13,30 +13,40 @@ from relu_regions.experiments._stats import histogram, summarize
 BLOCK_RAYS = 8192
 
 
+def min_rays(batch: int) -> int:
+    """Rays per ``exact_intervals`` call at least: the smallest multiple of ``batch`` above the engine's
+    small-batch threshold (``EngineConfig().small``), so that no call takes the small-batch kernel."""
+    return batch * (rr.EngineConfig().small // batch + 1)
+
+
 def exact_gis(params, rays: RayBlock, n: int, t_min: float, t_max: float, *, batch: int,
               progress: bool = False, desc: str = "exact GIs", count_regions: bool,
               writer=None) -> rr.Interval:
     """``rr.exact_intervals`` of the ``n`` rays ``rays(start, stop)`` over ``[t_min, t_max]``.
 
     Rays are built and walked :data:`BLOCK_RAYS` at a time in compiled batches of ``batch`` rays. A block
-    with fewer rays than the batch is padded with empty rays (range ``[0, 0]``, nothing to walk), so that
-    every call reuses one compilation per network shape without walking any ray twice. ``count_regions``
+    with fewer rays than :func:`min_rays` is padded with empty rays (range ``[0, 0]``, nothing to walk), so
+    that every call takes the engine's chunked path and reuses one compilation per network shape without
+    walking any ray twice (a call of at most ``EngineConfig.small`` rays would compile the engine's
+    small-batch kernel as well; with ``batch = EngineConfig.small`` the engine's second tier, which
+    re-walks undecided rays in chunks of that size, reuses the first tier's compiled walk). ``count_regions``
     is passed on (``False``: the certified fast path, ``n_regions`` = -1; ask for counts only where they
     are used: counting walks every region and is several times slower). ``writer``: a
     :class:`relu_regions.results.ResultWriter` that saves each block's per-ray results as it is done
     (``x_index``: the ray's index in this set; ``direction``: ``desc``) and skips the blocks an earlier,
     interrupted run already wrote. Returns an :class:`~relu_regions.Interval` of ``(n,)`` arrays.
     """
-    block = max(batch, BLOCK_RAYS // batch * batch)
+    floor = min_rays(batch)
+    block = max(floor, BLOCK_RAYS // batch * batch)
 
     def compute(start: int, stop: int) -> rr.Interval:
         xs, ds = rays(start, stop)
         k = stop - start
         lo, hi = np.full(k, float(t_min)), np.full(k, float(t_max))
-        if k < batch:
-            pad = ((0, batch - k), (0, 0))
+        if k < floor:
+            pad = ((0, floor - k), (0, 0))
             xs, ds = np.pad(xs, pad), np.pad(ds, pad)
-            lo, hi = np.pad(lo, (0, batch - k)), np.pad(hi, (0, batch - k))
+            lo, hi = np.pad(lo, (0, floor - k)), np.pad(hi, (0, floor - k))
         iv = rr.exact_intervals(params, xs, ds, lo, hi, batch_size=batch, count_regions=count_regions)
         return rr.Interval(*(np.asarray(a)[:k] for a in iv))
 

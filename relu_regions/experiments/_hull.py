@@ -12,7 +12,7 @@ from relu_regions.experiments._nets import logits
 from relu_regions.experiments._pairwise_sets import run_stat
 from relu_regions.experiments._rays import fixed_rays
 from relu_regions.experiments._sizes import MAIN_WIDTHS
-from relu_regions.experiments._stats import decide, fmt, fmt_ci
+from relu_regions.experiments._stats import INCONCLUSIVE, Verdict, decide, fmt, fmt_ci
 from relu_regions.plotting import new_figure, plot_gi_histograms, save_figure
 
 FIGURE = "hull.png"
@@ -107,13 +107,20 @@ def hull(ctx: ExperimentContext) -> dict:
             decide(b["ci"], "above", 0.5), networks=[], statistics={"fraction": b}))  # data only: no network
     for name, desc in DATASETS:
         d = stats[f"{name}: unbounded share outside - inside"]
+        verdict = decide(d["ci"], "above", 0.0)
+        if d["ci"][0] is None:
+            out = stats[f"{name}: fraction outside the hull"]["estimate"]
+            side = ("every test point lies outside the training set's convex hull" if out == 1 else
+                    "every test point lies inside the training set's convex hull" if out == 0 else
+                    "too few test points on one side of the hull in some seed")
+            verdict = Verdict(INCONCLUSIVE, f"no interval: {side}, so there is nothing to compare")
         claims.append(claim(
             f"Extrapolating test points ({desc}) more often have unbounded GIs (the class never changes along one "
             "direction of the line) than interpolating ones.",
             f"unbounded share outside minus inside {fmt_ci(d)}; mean GI (t in [-1, 2]) outside minus inside "
             f"{fmt_ci(stats[f'{name}: mean GI outside - inside'])}; {n}",
             "95% interval of the difference above 0 (needs test points on both sides of the hull)",
-            decide(d["ci"], "above", 0.0), networks=keys[name], statistics={"difference": d}))
+            verdict, networks=keys[name], statistics={"difference": d}))
     numbers = {"stats": stats, "table": rows}
     return {"figures": files, "numbers": numbers, "claims": claims,
             "networks": [k for name, _ in DATASETS for k in keys[name]]}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from relu_regions.experiments._appendix import norms_section
 from relu_regions.experiments._registry import EXPERIMENTS
+from relu_regions.experiments._sizes import Sizes
 from relu_regions.experiments._stats import NOT_TRAINED, fmt, fmt_ci, fmt_p
 
 PAPER = '"Towards Quantifying Intrinsic Generalization of Deep ReLU Networks" (arXiv 1910.08581)'
@@ -27,7 +28,39 @@ def _holds(value) -> str:
 def _verdict(c: dict) -> str:
     v = c.get("verdict") or ("inconclusive" if c.get("holds") is None else "holds" if c["holds"] else "does not hold")
     extra = f" (the data alone: {c['verdict_if_trained']})" if c.get("verdict_if_trained") else ""
-    return f"**{v}**{extra}"
+    why = f"; why: {c['why']}" if c.get("why") else ""
+    return f"**{v}**{extra}{why}"
+
+
+def why_rows(results: dict) -> list[tuple[str, str, str, str]]:
+    """``(experiment name, label, claim, why)`` of every claim that is not decided (any 'inconclusive'
+    verdict), in the order of :data:`EXPERIMENTS`; ``why`` as recorded, or the verdict itself for records
+    written before reasons were kept."""
+    rows = []
+    for name, exp in EXPERIMENTS.items():
+        res = results["experiments"].get(name) or {}
+        for c in res.get("claims", []):
+            if str(c.get("verdict", "")).startswith("inconclusive"):
+                why = c.get("why") or c["verdict"]
+                if c.get("verdict_if_trained"):
+                    why += f" (the data alone: {c['verdict_if_trained']}"
+                    why += f"; {c['why_if_trained']})" if c.get("why_if_trained") else ")"
+                rows.append((name, exp.label, c["claim"], why))
+    return rows
+
+
+def inconclusive_section(results: dict) -> list[str]:
+    """The report's list of undecided claims with the reason of each."""
+    rows = why_rows(results)
+    lines = ["## Inconclusive claims and why", ""]
+    if not rows:
+        return lines + ["Every claim was decided by its rule.", ""]
+    lines += [f"{len(rows)} claim(s) are not decided by their rule. 'Interval contains the threshold' or 'neither "
+              "inside nor outside the margin' means the data are too few or too noisy at these sizes (or the "
+              "effect sits at the threshold); 'training target not reached' means a network the claim rests on "
+              "missed 100% training accuracy, so the claim is not tested on the networks the paper describes.", ""]
+    lines += [f"- {label}: {text} **Why:** {why}" for _, label, text, why in rows]
+    return lines + [""]
 
 
 def _claim_rows(results: dict, verdict=None, no_rule: str = "see section") -> list[list]:
@@ -92,6 +125,77 @@ DEVIATIONS = [
 ]
 
 
+#: What each workload size counts, for the report's list of reduced sizes (fields not listed are shown by name).
+SIZE_LABELS = {
+    "n_seeds": "seeds",
+    "n_per_class": "training images per class",
+    "n_val_per_class": "validation images per class",
+    "max_epochs": "training cap (epochs)",
+    "fallback": "retraining with a second optimizer when the first misses 100%",
+    "val_every": "epochs between validation measurements during training (the last epoch is always measured)",
+    "snapshot_epochs": "Fig. 9 snapshot epochs",
+    "n_pairs": "pairs per pairwise GI set, network and seed (Figs. 3, 4, 6-8)",
+    "n_pairs_training": "pairs per Fig. 9 snapshot",
+    "n_triangles": "Fig. 5 triangles per labelling and seed",
+    "n_paths": "Fig. 1 segment triples per seed",
+    "n_pca_starts": "Figs. 2/3 start points per direction and seed",
+    "n_norm_random": "appendix: random inputs per network",
+    "n_norm_segments": "appendix: same-label segments per network",
+    "n_boot": "bootstrap replicates per interval",
+    "n_sensitivity_pairs": "sensitivity study: test pairs per network",
+    "n_hull_points": "convex-hull study: test points per data set and seed",
+    "n_layer_pairs": "layer-wise study: pairs per network and layer",
+    "noise_fractions": "sensitivity study: label-noise fractions",
+    "gi_batch": "rays per compiled GI batch (speed only, no effect on any result)",
+}
+#: Why a reduced size is what it is (the quick run's choices), shown next to it.
+SIZE_REASONS = {
+    "fallback": "a network that misses 100% within the cap stays as it is, and the claims resting on it read "
+                "'inconclusive (training target not reached)'",
+    "n_norm_segments": "every segment the float64 walk cannot certify is partitioned in exact rational "
+                       "arithmetic, about 1 s each, and about half of them need it; the two segment claims are "
+                       "counts far from their thresholds",
+    "val_every": "nothing uses the per-epoch validation curve: Fig. 9 measures its own accuracies at every "
+                 "snapshot, and the final validation accuracy is measured at the last epoch",
+    "snapshot_epochs": "every epoch over the first 20 still covers the transition from one predicted class to "
+                       "all ten, where the correlation is decided",
+    "n_pairs": "all 49,500 pairs of one set take 6-7 CPU-minutes; at 300 the KS intervals are about 0.1 wide",
+    "gi_batch": "the engine's small-batch size: its second tier, which re-walks the rays float64 left undecided, "
+                "then reuses the first tier's compiled walk, one compilation less per network shape",
+    "n_seeds": "the fewest that give an interval over seeds, the independent unit",
+}
+
+
+def _size_value(key: str, value) -> str:
+    if value is None:
+        return {"n_pairs": "all unordered same-label pairs (49,500 for 1000 images)",
+                "n_pca_starts": "every sample of the class"}.get(key, "all")
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, (list, tuple)):
+        v = list(value)
+        return ", ".join(map(str, v)) if len(v) <= 12 else f"{len(v)} epochs ({', '.join(map(str, v[:3]))}, ..., {v[-1]})"
+    return fmt(value) if not isinstance(value, str) else value
+
+
+def size_deviations(sizes: dict) -> list[str]:
+    """``"what: value (full: value) (why)"`` for every workload size of ``sizes`` (a ``Sizes.to_dict()``)
+    that differs from the paper's (``Sizes.full()``), the optimizer aside (its own bullet); the reason
+    (:data:`SIZE_REASONS`) is given for the quick run's choices."""
+    full = Sizes.full().to_dict()
+    skip = {"name", "optimizer", "learning_rate"}
+    if not sizes.get("fallback", True):
+        skip |= {"fallback_optimizer", "fallback_learning_rate", "fallback_max_epochs", "fallback_batch_size"}
+    out = []
+    for key, ref in full.items():
+        if key in skip or key not in sizes or sizes[key] == ref:
+            continue
+        why = SIZE_REASONS.get(key) if sizes.get("name", "").startswith("quick") else None
+        out.append(f"{SIZE_LABELS.get(key, key)}: {_size_value(key, sizes[key])} (full: {_size_value(key, ref)})"
+                   + (f" ({why})" if why else ""))
+    return out
+
+
 def _training_text(sizes: dict) -> str:
     opt = sizes.get("optimizer", "sgd")
     name = "SGD" if opt == "sgd" else "Adam" if opt == "adam" else opt
@@ -107,6 +211,14 @@ def deviations_section(meta: dict) -> list[str]:
                      f"{sizes['max_epochs']:,} epochs, instead of the paper's SGD at 0.01: reduced sizes train "
                      "quickly to 100% training accuracy so that the pipeline runs end to end on trained networks. "
                      "What the optimizer changes is not studied here; the full run uses SGD.")
+    reduced = size_deviations(sizes)
+    if reduced:
+        lines.append(f"- **Reduced sizes in this run (sizes '{sizes['name']}'), not the paper's.**"
+                     + (" The quick run is sized to finish in under 10 minutes on 2 CPU cores; each cut is made where "
+                        "it costs least: fewer rays, points and segments per set (wider intervals), never fewer "
+                        "networks, experiments or claims; a claim the smaller samples cannot decide is "
+                        "'inconclusive' and says why." if sizes["name"].startswith("quick") else ""))
+        lines += [f"  - {r}" for r in reduced]
     lines += [f"- **{k}.** {v}" for k, v in DEVIATIONS]
     return lines + [""]
 
@@ -143,17 +255,23 @@ def _gi_rows(gi: dict) -> list[list]:
     return rows
 
 
+def _times(res: dict) -> str:
+    """``Wall time 12.3 s, CPU time 10.1 s.`` (CPU: user + system, all threads; older results: wall only)."""
+    cpu = f", CPU time {fmt(res['cpu_s'])} s" if res.get("cpu_s") is not None else ""
+    return f"Wall time {fmt(res.get('wall_s'))} s{cpu}."
+
+
 def _section(name: str, res: dict) -> list[str]:
     exp = EXPERIMENTS[name]
     lines = [f"## {exp.label}: {exp.title}", ""]
     if "error" in res:
         return lines + ["Not run:", "", "```", res["error"], "```", ""]
     if name == "norms":
-        return [norms_section(res), f"Wall time {fmt(res.get('wall_s'))} s.", ""]
+        return [norms_section(res), _times(res), ""]
     lines += [f"![{exp.label}]({f})" for f in res["figures"]] + [""]
     nets = res.get("networks", [])
     lines += [f"Networks ({len(nets)}): {', '.join(f'`{k}`' for k in nets[:12])}{' ...' if len(nets) > 12 else ''}. "
-              f"Wall time {fmt(res.get('wall_s'))} s.", ""]
+              f"{_times(res)}", ""]
     if res.get("untrained_networks"):
         lines += [f"**Training target not reached** by {len(res['untrained_networks'])} of these networks: claims "
                   f"resting on them read '{NOT_TRAINED}'.", ""]
@@ -242,6 +360,7 @@ def render_report(results: dict) -> str:
         "## Claims, as measured", "",
     ]
     lines += _table(["", "The claim", "Measured (estimate [95% CI])", "Rule", "Verdict"], _claim_rows(results))
+    lines += inconclusive_section(results)
     lines += deviations_section(meta)
     lines += ["## Networks", "",
               "MLPs with ReLU, random-uniform initialisation (kernels and biases U(-1/sqrt(fan_in), 1/sqrt(fan_in))), "
@@ -263,8 +382,8 @@ TABLE_END = "<!-- claim-table: end -->"
 def _short_verdict(c: dict) -> str:
     v = c.get("verdict") or "n/a"
     if c.get("verdict_if_trained"):
-        return f"{v} (data alone: {c['verdict_if_trained']})"
-    return v
+        v = f"{v} (data alone: {c['verdict_if_trained']})"
+    return f"{v}; why: {c['why']}" if c.get("why") else v
 
 
 def claim_table(results: dict, report_link: str | None = None) -> str:
@@ -280,10 +399,12 @@ def claim_table(results: dict, report_link: str | None = None) -> str:
     trained = sum(bool(r.get("reached_100pct")) for r in nets.values())
     counts = _verdict_counts(results)
     wall = sum(r.get("wall_s") or 0 for r in results["experiments"].values())
+    cpu = [r.get("cpu_s") for r in results["experiments"].values()]
+    cpu_text = f", {sum(cpu) / 60:.1f} min CPU time" if cpu and None not in cpu else ""
     caption = [
         f"Generated from `results.json` of `relu-regions reproduce` (sizes **{sizes['name']}**; relu_regions "
         f"{meta['versions'].get('relu_regions')}; run {meta.get('created')} to {meta['updated']}, experiments "
-        f"{wall / 60:.0f} min wall time): seeds {', '.join(map(str, seeds))} ({len(seeds)}); {pairs}; training "
+        f"{wall / 60:.1f} min wall time{cpu_text}): seeds {', '.join(map(str, seeds))} ({len(seeds)}); {pairs}; training "
         f"({_training_text(sizes)}) to 100%, cap {sizes['max_epochs']:,} epochs; {sizes['n_boot']} bootstrap replicates per interval; "
         f"{len(nets)} networks, {trained} of which reached 100% training accuracy."
         + (f" Full report: [{report_link}]({report_link})." if report_link else ""),

@@ -66,9 +66,10 @@ def run_experiments(ctx: ExperimentContext, names: Iterable[str] | None = None) 
     """Run the experiments ``names`` (default: all of :data:`EXPERIMENTS`, in order) with ``ctx``.
 
     After each one, ``results.json`` (``{"meta", "networks", "experiments": {name: result}}``, each result
-    with its ``wall_s``) and ``report.md`` in ``ctx.out_dir`` are rewritten atomically, so an interrupted
-    run keeps what finished. An experiment whose data set is missing is recorded as ``{"error": message}``
-    and the others still run. Returns the results dict.
+    with its ``wall_s`` and ``cpu_s``: wall-clock and CPU seconds, user + system, all threads) and
+    ``report.md`` in ``ctx.out_dir`` are rewritten atomically, so an interrupted run keeps what finished.
+    An experiment whose data set is missing is recorded as ``{"error": message}`` and the others still
+    run. Returns the results dict.
     """
     names = list(EXPERIMENTS) if names is None else list(names)
     unknown = [n for n in names if n not in EXPERIMENTS]
@@ -78,13 +79,14 @@ def run_experiments(ctx: ExperimentContext, names: Iterable[str] | None = None) 
     for k, name in enumerate(names, 1):
         exp = EXPERIMENTS[name]
         ctx.say(f"[{k}/{len(names)}] {name} ({exp.label}): {exp.title}")
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         try:
             res = exp.run(ctx)
         except DatasetNotFoundError as exc:
             res = {"error": ctx.scrub(str(exc))}
             ctx.say(f"[{k}/{len(names)}] {name}: not run, data missing:\n{res['error']}")
         res["wall_s"] = time.perf_counter() - start
+        res["cpu_s"] = time.process_time() - cpu
         records = ctx.networks()
         if "error" not in res:
             res["untrained_networks"] = apply_training_target(res["claims"], records, res.get("networks"))
@@ -95,8 +97,12 @@ def run_experiments(ctx: ExperimentContext, names: Iterable[str] | None = None) 
         write_text_atomic(ctx.out_dir / REPORT_NAME, render_report(results))
         if "error" not in res:
             counts = Counter(c["verdict"] for c in res["claims"])
-            ctx.say(f"[{k}/{len(names)}] {name}: done in {res['wall_s']:.1f} s; "
+            ctx.say(f"[{k}/{len(names)}] {name}: done in {res['wall_s']:.1f} s ({res['cpu_s']:.1f} s CPU); "
                     + ", ".join(f"{n} {v}" for v, n in counts.items()) + f"; wrote {', '.join(res['figures'])}")
+            for c in res["claims"]:
+                if c.get("why"):
+                    ctx.say(f"    {c['verdict']}: {c['claim'][:90]}{'...' if len(c['claim']) > 90 else ''}\n"
+                            f"      why: {c['why']}")
     return results
 
 

@@ -22,17 +22,28 @@ TITLES = {"gi": "mean GI length (test pairs)", "jacobian": "mean ||J(x)||_F at t
 
 def jacobian_norms(params, X: np.ndarray) -> np.ndarray:
     """Frobenius norm of the input-output Jacobian ``A(x)`` (the local linear map, exact on ``x``'s region)
-    at every row of ``X`` ``(n, n_0)``, in float64."""
+    at every row of ``X`` ``(n, n_0)``, in float64.
+
+    ``A(x) = W_1 D_1 M(x)`` with ``M(x) = W_2 D_2 ... W_L`` (``D_l``: the activation masks); the product
+    is taken right to left in batched matrix products, and the wide first layer enters only through its
+    Gram matrix: ``||W_1 D_1 M||_F^2 = sum((D_1 M) * (W_1^T W_1) (D_1 M))``, so no ``(n, n_0, n_L)`` array
+    is formed."""
     h = np.asarray(X, np.float64)
     masks = []
     for W, b in params[:-1]:
         h = h @ np.asarray(W, np.float64) + np.asarray(b, np.float64)
         masks.append(h > 0)
         h = np.maximum(h, 0.0)
-    R = np.broadcast_to(np.asarray(params[-1][0], np.float64), (len(h),) + np.shape(params[-1][0]))
-    for (W, _), m in zip(reversed(params[:-1]), reversed(masks)):
-        R = np.einsum("ij,njk->nik", np.asarray(W, np.float64), R * m[:, :, None])
-    return np.sqrt(np.sum(R * R, axis=(1, 2)))
+    W_last = np.asarray(params[-1][0], np.float64)
+    if not masks:  # no hidden layer: the map is W_1 everywhere
+        return np.full(len(h), np.linalg.norm(W_last))
+    R = np.broadcast_to(W_last, (len(h),) + W_last.shape)
+    for (W, _), m in zip(reversed(params[1:-1]), reversed(masks[1:])):
+        R = np.matmul(np.asarray(W, np.float64), R * m[:, :, None])
+    R = R * masks[0][:, :, None]
+    W1 = np.asarray(params[0][0], np.float64)
+    sq = np.sum(R * np.matmul(W1.T @ W1, R), axis=(1, 2))
+    return np.sqrt(np.maximum(sq, 0.0))
 
 
 def _measure_net(c: ExperimentContext, net) -> tuple[dict, np.ndarray, np.ndarray]:

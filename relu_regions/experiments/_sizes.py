@@ -32,6 +32,8 @@ class Sizes:
             trained and their GIs cheap to compute (networks stopped half-way, with tiny logit margins, send
             many rays to the exact rational fallback).
         max_epochs: training cap; training stops earlier at 100 % training accuracy.
+        val_every: the validation accuracy is measured during training every this many epochs and at the last
+            one (nothing but the final value is used: Fig. 9 measures its own accuracies at its snapshots).
         fallback: train again with :attr:`fallback_optimizer` when plain SGD misses 100 % within the cap
             (the result records which optimizer produced the network).
         fallback_optimizer, fallback_learning_rate, fallback_max_epochs, fallback_batch_size: that second
@@ -47,7 +49,10 @@ class Sizes:
         n_pca_starts: start points per direction in the PCA experiments (``None`` = the whole class).
         n_norm_random: random points handed to the norms experiment.
         n_norm_segments: same-label segments per network in the norms experiment.
-        gi_batch: rays per compiled batch of the exact GI walker.
+        gi_batch: rays per compiled batch of the exact GI walker (results do not depend on it). At the
+            engine's small-batch size (``EngineConfig().small``, 64) its second tier, which re-walks the rays
+            float64 could not decide, reuses the first tier's compiled walk: one compilation less per
+            network shape, what counts at a few hundred rays per set (``quick``, ``tiny``).
         n_seeds: independent repetitions (data subset, label permutation, initialisation, batch order and
             every sampled ray family are drawn per seed); every statistic is reported per seed and pooled.
         n_boot: bootstrap replicates per interval.
@@ -63,6 +68,7 @@ class Sizes:
     optimizer: str = "sgd"
     learning_rate: float = 0.01
     max_epochs: int = 5000
+    val_every: int = 1
     fallback: bool = True
     fallback_optimizer: str = "adam"
     fallback_learning_rate: float = 3e-3
@@ -89,7 +95,7 @@ class Sizes:
         object.__setattr__(self, "noise_fractions", tuple(float(p) for p in self.noise_fractions))
         if any(not 0 <= p <= 1 for p in self.noise_fractions):
             raise ValueError(f"Sizes.noise_fractions must lie in [0, 1], got {self.noise_fractions}")
-        for key in ("n_per_class", "n_val_per_class", "max_epochs", "fallback_max_epochs", "n_pairs_training",
+        for key in ("n_per_class", "n_val_per_class", "max_epochs", "val_every", "fallback_max_epochs", "n_pairs_training",
                     "n_triangles", "n_paths", "n_norm_random", "n_norm_segments", "gi_batch", "n_seeds", "n_boot",
                     "n_sensitivity_pairs", "n_hull_points", "n_layer_pairs"):
             if getattr(self, key) < 1:
@@ -108,11 +114,20 @@ class Sizes:
         """Under 10 minutes on 2 CPU cores: 2 seeds, networks trained with Adam (lr 1e-3, mini-batches of 32)
         to 100 % training accuracy within 500 epochs (not the paper's SGD; a network that misses the target,
         such as the randomly labelled two moons, makes the claims resting on it 'inconclusive (training target
-        not reached)'), a few hundred rays per set. A smoke test of the whole pipeline, not a result."""
-        return cls(name="quick", optimizer="adam", learning_rate=1e-3, max_epochs=500, fallback=False,
+        not reached)'), a few hundred rays per set. A smoke test of the whole pipeline, not a result.
+
+        Every network and experiment of the full run is kept; the cuts are in samples per set (pairs, points,
+        segments, snapshots, bootstrap replicates), where they widen intervals and cost least. Where the
+        time goes (measured on 2 shared cores, about 340 CPU-seconds in all): compiling the exact-GI kernels
+        once per network shape and mode (a third), training (a fifth; CIFAR-10 with random labels runs to
+        the cap), and the exact rational partition of segments the float64 walk cannot certify (a seventh,
+        about 1 s each; hence 20 appendix segments per network). GIs go in compiled batches of 64 rays (``gi_batch``), so that the engine's
+        second tier reuses the first tier's compilation. The validation accuracy is measured every 10 epochs during training (only
+        the final one is used)."""
+        return cls(name="quick", optimizer="adam", learning_rate=1e-3, max_epochs=500, val_every=10, fallback=False,
                    snapshot_epochs=(*range(21), 25, 30, 40, 50, 75, 100, 150, 200, 300, 500),
                    n_pairs=300, n_pairs_training=60, n_triangles=100, n_paths=10, n_pca_starts=30,
-                   n_norm_random=500, n_norm_segments=60, gi_batch=256, n_seeds=2, n_boot=200,
+                   n_norm_random=500, n_norm_segments=20, gi_batch=64, n_seeds=2, n_boot=200,
                    n_sensitivity_pairs=200, n_hull_points=20, n_layer_pairs=200)
 
     @classmethod
@@ -120,7 +135,7 @@ class Sizes:
         """Seconds: for tests only; the numbers mean nothing."""
         return cls(name="tiny", max_epochs=3, fallback=False, snapshot_epochs=(0, 1, 2, 3), n_pairs=32,
                    n_pairs_training=16, n_triangles=8, n_paths=2, n_pca_starts=4, n_norm_random=32, n_norm_segments=4,
-                   gi_batch=32, n_seeds=1, n_boot=50, n_sensitivity_pairs=24, n_hull_points=4, n_layer_pairs=24,
+                   gi_batch=64, n_seeds=1, n_boot=50, n_sensitivity_pairs=24, n_hull_points=4, n_layer_pairs=24,
                    noise_fractions=(0.0, 0.5, 1.0))
 
     @classmethod

@@ -315,7 +315,20 @@ NOT_TRAINED = "inconclusive (training target not reached)"
 VERDICTS = (HOLDS, FAILS, INCONCLUSIVE, NOT_TRAINED)
 
 
-def decide(ci, rule: str, threshold: float = 0.0, margin: float | None = None) -> str:
+class Verdict(str):
+    """A verdict string (one of :data:`VERDICTS`) that also carries ``why``: for an inconclusive verdict, the
+    reason no decision was reached (which interval touched which threshold or margin, or that there was
+    none); ``""`` otherwise. Compares and serialises as the plain string."""
+
+    why: str
+
+    def __new__(cls, verdict: str, why: str = "") -> "Verdict":
+        obj = super().__new__(cls, verdict)
+        obj.why = why
+        return obj
+
+
+def decide(ci, rule: str, threshold: float = 0.0, margin: float | None = None) -> Verdict:
     """Verdict of a claim from the interval ``ci = [lo, hi]`` of its statistic.
 
     ``rule``:
@@ -324,31 +337,43 @@ def decide(ci, rule: str, threshold: float = 0.0, margin: float | None = None) -
       * ``"within"`` (equivalence, a confidence-interval version of TOST): holds when the whole interval
         lies in ``(threshold - margin, threshold + margin)``, does not hold when it lies entirely outside;
       * ``"outside"``: the reverse of ``"within"`` (a difference larger than ``margin``).
-    Anything else (the interval straddles the threshold, or is missing) is inconclusive. A p-value is
-    never used: "no difference" needs the interval inside the stated margin.
+    Anything else (the interval straddles the threshold, or is missing) is inconclusive, and the returned
+    :class:`Verdict`'s ``why`` says which. A p-value is never used: "no difference" needs the interval
+    inside the stated margin.
     """
     if ci is None or ci[0] is None or ci[1] is None:
-        return INCONCLUSIVE
+        return Verdict(INCONCLUSIVE, "no interval: the statistic is undefined on these data")
     lo, hi = float(ci[0]), float(ci[1])
-    if rule == "above":
-        return HOLDS if lo > threshold else FAILS if hi < threshold else INCONCLUSIVE
-    if rule == "below":
-        return HOLDS if hi < threshold else FAILS if lo > threshold else INCONCLUSIVE
+    span = f"the 95% interval [{fmt(lo)}, {fmt(hi)}]"
+    if rule in ("above", "below"):
+        if (lo > threshold) if rule == "above" else (hi < threshold):
+            return Verdict(HOLDS)
+        if (hi < threshold) if rule == "above" else (lo > threshold):
+            return Verdict(FAILS)
+        return Verdict(INCONCLUSIVE, f"{span} contains the threshold {fmt(threshold)}: too wide, or too close "
+                                     "to it, to decide")
     if margin is None:
         raise ValueError(f"rule {rule!r} needs a margin")
     inside = threshold - margin < lo and hi < threshold + margin
     outside = lo >= threshold + margin or hi <= threshold - margin
-    if rule == "within":
-        return HOLDS if inside else FAILS if outside else INCONCLUSIVE
-    if rule == "outside":
-        return HOLDS if outside else FAILS if inside else INCONCLUSIVE
-    raise ValueError(f"unknown rule {rule!r}")
+    if rule not in ("within", "outside"):
+        raise ValueError(f"unknown rule {rule!r}")
+    if inside or outside:
+        return Verdict(HOLDS if inside == (rule == "within") else FAILS)
+    return Verdict(INCONCLUSIVE, f"{span} is neither inside nor outside the margin {fmt(threshold - margin)} "
+                                 f"to {fmt(threshold + margin)}: too wide to decide")
 
 
-def all_of(verdicts) -> str:
-    """Verdict of a conjunction: does not hold if any part does not, holds if all do, else inconclusive."""
+def all_of(verdicts) -> Verdict:
+    """Verdict of a conjunction: does not hold if any part does not, holds if all do, else inconclusive
+    (``why``: the reasons of the undecided parts)."""
     v = list(verdicts)
-    return FAILS if FAILS in v else HOLDS if v and all(x == HOLDS for x in v) else INCONCLUSIVE
+    if FAILS in v:
+        return Verdict(FAILS)
+    if v and all(x == HOLDS for x in v):
+        return Verdict(HOLDS)
+    whys = [getattr(x, "why", "") for x in v if x == INCONCLUSIVE]
+    return Verdict(INCONCLUSIVE, "; ".join(w for w in whys if w) or "no part decided")
 
 
 def fmt_ci(b: dict, digits: int = 3) -> str:

@@ -152,14 +152,8 @@ def train_mlp(
     with tqdm(total=config.max_epochs, desc="train", unit="epoch", disable=not progress) as bar:
         while epoch < config.max_epochs and not reached:
             epoch += 1
-            perm = rng.permutation(n).astype(np.int32)
-            n_full = n // bs * bs
-            if n_full:
-                batches = perm[:n_full].reshape(-1, bs)
-                params, opt_state = run_batches(params, opt_state, Xd, yd, batches)
-            if n_full < n:
-                rest = perm[n_full:].reshape(1, -1)
-                params, opt_state = run_batches(params, opt_state, Xd, yd, rest)
+            batches, weights = _epoch_batches(rng.permutation(n).astype(np.int32), bs)
+            params, opt_state = run_batches(params, opt_state, Xd, yd, batches, weights)
             loss, correct = evaluate(params, Xd, yd)
             loss, acc = float(loss), int(correct) / n
             reached = acc >= config.target_train_acc
@@ -261,19 +255,24 @@ def _compiled(model: MLP, optimizer: str, learning_rate: float, momentum: float)
         logits = model.apply({"params": p}, xb)
         return optax.softmax_cross_entropy_with_integer_labels(logits, yb).mean(), logits
 
-    def step(p, state, xs, ys, idx):
-        grads, _ = jax.grad(mean_loss, has_aux=True)(p, xs[idx], ys[idx])
+    def weighted_loss(p, xb, yb, wb):
+        """Mean loss over the rows of weight 1 (padding rows have weight 0 and no effect)."""
+        losses = optax.softmax_cross_entropy_with_integer_labels(model.apply({"params": p}, xb), yb)
+        return jnp.sum(wb * losses) / jnp.sum(wb)
+
+    def step(p, state, xs, ys, idx, w):
+        grads = jax.grad(weighted_loss)(p, xs[idx], ys[idx], w)
         updates, state = tx.update(grads, state, p)
         return optax.apply_updates(p, updates), state
 
     @jax.jit
-    def run_batches(p, state, xs, ys, batches):
-        """One optax step per row of ``batches`` (index rows of equal size)."""
+    def run_batches(p, state, xs, ys, batches, weights):
+        """One optax step per row of ``batches`` (index rows of equal size; ``weights`` 0 marks padding)."""
 
-        def body(carry, idx):
-            return step(*carry, xs, ys, idx), None
+        def body(carry, row):
+            return step(*carry, xs, ys, *row), None
 
-        return jax.lax.scan(body, (p, state), batches)[0]
+        return jax.lax.scan(body, (p, state), (batches, weights))[0]
 
     @jax.jit
     def evaluate(p, xs, ys):
@@ -281,6 +280,21 @@ def _compiled(model: MLP, optimizer: str, learning_rate: float, momentum: float)
         return loss, jnp.sum(jnp.argmax(logits, axis=-1) == ys)
 
     return tx, run_batches, evaluate
+
+
+def _epoch_batches(perm: np.ndarray, bs: int) -> tuple[np.ndarray, np.ndarray]:
+    """One epoch's mini-batches from the permutation ``perm``: index rows ``(k, bs)`` and weights ``(k, bs)``.
+
+    Consecutive slices of ``bs`` samples; when ``bs`` does not divide ``len(perm)`` the last batch holds
+    the ``len(perm) % bs`` remaining samples, padded to ``bs`` rows of weight 0 (so that every step of
+    every epoch has one shape: one compilation per data and network shape)."""
+    n = len(perm)
+    k = -(-n // bs)
+    idx = np.zeros(k * bs, np.int32)
+    idx[:n] = perm
+    w = np.zeros(k * bs, np.float32)
+    w[:n] = 1.0
+    return idx.reshape(k, bs), w.reshape(k, bs)
 
 
 def _optimizer(
