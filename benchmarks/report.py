@@ -79,13 +79,11 @@ def main() -> None:
                             "mean GI length"]))
     if d := _load("scaling"):
         print(f"\n### Scaling ({_env(d)})\n")
-        print(table(d["rows"], ["axis", "config", "input_dim", "fast_rays_per_s", "counting_rays_per_s",
-                                "sampled_1000_f64_rays_per_s", "fast_vs_sampled", "regions_in_gi_mean",
-                                "counting_us_per_region", "fast_us_per_ray"],
-                    ["axis", "network / rays", "input dim", "fast rays/s", "counting rays/s",
-                     "sampled n=1000 f64 rays/s", "fast / sampled", "regions in GI", "counting us/region",
-                     "fast us/ray"]))
-
+        print(table(d["rows"], ["axis", "config", "default_rays_per_s", "counting_rays_per_s", "sampler_rays_per_s",
+                                "x_sampler", "x_counting", "regions_in_gi_mean", "skipped_fraction",
+                                "fallback_rate"],
+                    ["axis", "network / range", "default rays/s", "counting rays/s", "sampled n=1000 f64 rays/s",
+                     "x sampler", "x counting", "regions in GI", "regions skipped", "exact fallback"]))
 
 if __name__ == "__main__":
     main()

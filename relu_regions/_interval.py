@@ -161,7 +161,7 @@ def exact_intervals(params, xs, ds, t_min=-1.0, t_max=2.0, *, max_steps: int = 1
     if len(rows):  # second tier: the same walk with a compensated first layer, on those rays only
         # In chunks of config.small rays: one more compilation, whatever the count. Padding rows repeat
         # the first undecided ray over the empty range [0, 0], so nothing is walked twice.
-        size = max(config.small, 8) if cp is not None else 1 << max(3, (len(rows) - 1).bit_length())
+        size = max(config.small, 8)
         pad = -(-len(rows) // size) * size - len(rows)
         pick = np.concatenate([rows, np.full(pad, rows[0])])
         empty = np.zeros(pad)
