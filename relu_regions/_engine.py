@@ -44,8 +44,9 @@ THETA = 0.5
 """Next stretch length: the last one times ``sqrt(THETA * room)``, clipped to ``[STEP_MIN, STEP_MAX]``."""
 STEP_MIN, STEP_MAX = 0.25, 2.0
 H_MIN_REL = 2.0**-6
-"""``h_min`` relative to the certifiable length ``Tc`` of a finite side; ``H_MIN_REL_INF`` for an infinite
-side, whose cap lies far beyond the region where classes change."""
+"""``h_min`` relative to the scale of a finite side: ``Tc``, or the last first-layer root if that comes
+first (not below ``H_MIN_REL * Tc``); ``H_MIN_REL_INF`` relative to ``Tc`` for an infinite side, whose cap
+lies far beyond the region where classes change."""
 H_MIN_REL_INF = 2.0**-12
 ROOTS_WALK = 2
 """After a failed attempt, a stretch where at most this many first-layer units switch is walked."""
@@ -139,7 +140,11 @@ def _init(params, problems: Problems, idx: Array, certify: bool) -> Lane:
     Tc = problems.Tc[idx] if certify else zero
     tail = problems.tail[idx] if certify else jnp.zeros(n, bool)
     step = jax.tree.map(lambda v: jnp.broadcast_to(v, (n,) + v.shape), start_step(params, dtype))
-    h_min = Tc * jnp.where(jnp.isinf(T), H_MIN_REL_INF, H_MIN_REL)
+    # A finite side's scale is where its first layer stops switching, if that comes before Tc: a range far
+    # longer than the ray's switching (t in [-1e3, 1e3]) must not walk stretches longer than a GI.
+    last = jnp.max(jnp.where(jnp.isfinite(_roots(ray)), _roots(ray), -jnp.inf), axis=-1)
+    scale = jnp.clip(last, Tc * H_MIN_REL, Tc)
+    h_min = jnp.where(jnp.isinf(T), Tc * H_MIN_REL_INF, scale * H_MIN_REL)
     return Lane(ray, T, Tc, tail, label, walking=~(Tc > 0), h=Tc, h_min=h_min,
                 limit=jnp.full(n, jnp.inf, dtype), step=step, n=jnp.zeros(n, jnp.int32))
 
