@@ -142,8 +142,7 @@ def _init(params, problems: Problems, idx: Array, certify: bool) -> Lane:
     step = jax.tree.map(lambda v: jnp.broadcast_to(v, (n,) + v.shape), start_step(params, dtype))
     # A finite side's scale is where its first layer stops switching, if that comes before Tc: a range far
     # longer than the ray's switching (t in [-1e3, 1e3]) must not walk stretches longer than a GI.
-    last = jnp.max(jnp.where(jnp.isfinite(_roots(ray)), _roots(ray), -jnp.inf), axis=-1)
-    scale = jnp.clip(last, Tc * H_MIN_REL, Tc)
+    scale = jnp.clip(jax.vmap(_last_root)(ray), Tc * H_MIN_REL, Tc)
     h_min = jnp.where(jnp.isinf(T), Tc * H_MIN_REL_INF, scale * H_MIN_REL)
     return Lane(ray, T, Tc, tail, label, walking=~(Tc > 0), h=Tc, h_min=h_min,
                 limit=jnp.full(n, jnp.inf, dtype), step=step, n=jnp.zeros(n, jnp.int32))

@@ -58,7 +58,8 @@ class Interval(NamedTuple):
 def _assemble(sides, label, count_regions: bool) -> tuple[dict, np.ndarray]:
     """Columns of the float64 results from side results ``(B, 2)`` (forwards, backwards), and the rays
     whose answer is not certified."""
-    end, who, regions, finished, cert, cert_count = (np.asarray(v) for v in sides[:6])
+    end, who, regions, finished, cert, cert_count = (np.asarray(v) for v in (
+        sides.end, sides.who, sides.regions, sides.finished, sides.cert, sides.cert_count))
     fwd, bwd = (slice(None), 0), (slice(None), 1)
     ok = cert[fwd] & cert[bwd] & finished[fwd] & finished[bwd]
     shared = (regions[fwd] > 0) & (regions[bwd] > 0)
