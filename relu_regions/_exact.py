@@ -235,23 +235,23 @@ class RegionLimitError(RuntimeError):
     """The exact walk met more regions than allowed."""
 
 
-def exact_label(net: ExactNet, x, d) -> int:
-    """``argmax f(x)`` exactly (lowest index on ties)."""
-    a1, s1 = first_quantities(net, x, d)
+def exact_label(net: ExactNet, a1: Dyadic, s1: Dyadic) -> int:
+    """``argmax f(x)`` exactly (lowest index on ties), from the ray's first quantities
+    (:func:`first_quantities`)."""
     return label_at_zero(region_ahead(net, a1, s1, Fraction(0)))
 
 
 def exact_ray(net: ExactNet, x, d, t_min: float, t_max: float, *, max_regions: int,
-              starts: tuple[float | None, float | None] = (0.0, 0.0), label: int | None = None):
+              starts: tuple[float | None, float | None] = (0.0, 0.0), label: int | None = None, first=None):
     """Both sides of ``x + t d``: ``(forward ExactSide, backward ExactSide, label)``.
 
     ``starts``: distances from 0 (forwards, backwards) up to which the ray is already certified free of
     class change for ``label`` (the exact label, :func:`exact_label`); each side's walk starts there, and
     its region count covers only what it walked. A start of None skips that side (already decided
-    elsewhere): its result is None."""
+    elsewhere): its result is None. ``first``: the ray's :func:`first_quantities`, if already computed."""
     if any(s != 0 for s in starts) and label is None:
         raise ValueError("exact_ray: starting beyond 0 or skipping a side needs the label")
-    a1, s1 = first_quantities(net, x, d)
+    a1, s1 = first_quantities(net, x, d) if first is None else first
     neg = Dyadic(-s1.ints, s1.exp)
     sides = []
     for s, T, start in ((s1, t_max, starts[0]), (neg, -t_min, starts[1])):

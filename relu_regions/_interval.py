@@ -22,7 +22,8 @@ import numpy as np
 
 from relu_regions._certify import prepare
 from relu_regions._config import EngineConfig
-from relu_regions._exact import ExactNet, RegionLimitError, exact_label, exact_ray, ray_regions, to_float
+from relu_regions._exact import (ExactNet, RegionLimitError, exact_label, exact_ray, first_quantities, ray_regions,
+                                 to_float)
 from relu_regions._model import accepts_models
 from relu_regions._program_api import program_interval, program_intervals
 from relu_regions._network import cast_params
@@ -92,14 +93,15 @@ def _resolve_exactly(net, xs, ds, lo_lim, hi_lim, rows, cols, count_regions, max
         return exact, reasons
     en = ExactNet.of(net)
     for k, i in enumerate(rows):
-        label = exact_label(en, xs[i], ds[i])
+        first = first_quantities(en, xs[i], ds[i])
+        label = exact_label(en, *first)
         starts = (0.0, 0.0)
         if frontier is not None and not count_regions and label == cols["label"][i]:
             safe, decided = frontier
             starts = tuple(None if decided[k, s] else float(safe[k, s]) for s in (0, 1))
         try:
             fwd, bwd, label = exact_ray(en, xs[i], ds[i], float(lo_lim[i]), float(hi_lim[i]), max_regions=max_steps,
-                                        starts=starts, label=label)
+                                        starts=starts, label=label, first=first)
         except RegionLimitError as e:
             exact[i] = False
             reasons.append(f"ray {i}: {e}")
