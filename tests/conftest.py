@@ -138,6 +138,39 @@ def rng():
     return np.random.default_rng(1234)
 
 
+# ----------------------------------------------------------------------------- compiled programs
+MAX_MAPPINGS_BEFORE_A_TEST = 10_000
+"""Memory mappings this process may hold when a test starts before JAX's compiled programs are dropped.
+
+Every compiled XLA:CPU program holds memory mappings (about 130 per walker call of a new shape). A
+suite of property tests compiles thousands of shapes in one process, and past Linux's
+``vm.max_map_count`` (65,530 by default) the next compilation aborts or segfaults inside XLA: that
+crashed CI twice. Before each test, if the process holds more than this many, the compiled programs
+are dropped (``jax.clear_caches``); a single test stays far below the limit (a 60-example property
+test adds about 16,000).
+"""
+
+
+def _mappings() -> int | None:
+    """Memory mappings of this process (Linux), or None where ``/proc`` does not say."""
+    try:
+        with open(f"/proc/{os.getpid()}/maps", "rb") as f:
+            return sum(1 for _ in f)
+    except OSError:
+        return None
+
+
+@pytest.fixture(autouse=True)
+def _bounded_compiled_programs():
+    n = _mappings()
+    if n is not None and n > MAX_MAPPINGS_BEFORE_A_TEST and "jax" in sys.modules:
+        import gc
+
+        sys.modules["jax"].clear_caches()
+        gc.collect()
+    yield
+
+
 @pytest.fixture(scope="session")
 def mnist_rays():
     """Same-label pairwise rays between real MNIST training images (skipped without the MNIST files)."""
