@@ -41,7 +41,10 @@ from relu_regions._queue import Lanes, run_queue, select
 from relu_regions._walk import Ray, Step, start_step, walk_step
 
 THETA = 0.5
-"""Next stretch length: the last one times ``sqrt(THETA * room)``, clipped to ``[STEP_MIN, STEP_MAX]``."""
+"""Next stretch length: the last one times ``sqrt(THETA * room)``, clipped to ``[STEP_MIN, STEP_MAX]``.
+A failed attempt has ``room <= 1``, so with ``THETA < 1`` it shrinks the stretch by at least
+``sqrt(THETA)``: failed attempts reach ``h_min`` (and a walk bout) in a bounded number of steps. (With
+``THETA >= 1`` a failing stretch could keep its length and the lane spin until ``max_steps``.)"""
 STEP_MIN, STEP_MAX = 0.25, 2.0
 H_MIN_REL = 2.0**-6
 """``h_min`` relative to the scale of a finite side: ``Tc``, or the last first-layer root if that comes
