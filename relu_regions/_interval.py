@@ -19,6 +19,7 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
+from tqdm.auto import tqdm
 
 from relu_regions._certify import prepare
 from relu_regions._config import EngineConfig
@@ -79,20 +80,20 @@ def _decided(sides) -> np.ndarray:
 
 
 def _resolve_exactly(net, xs, ds, lo_lim, hi_lim, rows, cols, count_regions, max_steps,
-                     frontier=None) -> tuple[np.ndarray, list]:
+                     frontier=None, progress: bool = False) -> tuple[np.ndarray, list]:
     """Recompute ``rows`` in exact arithmetic, in place in ``cols``; returns the exact flags and reasons.
 
     ``frontier = (safe, decided)``, both ``(len(rows), 2)`` (forwards, backwards): how far the float64 walk
     certified each side free of class change for its label ``cols["label"]``, and whether it certified
     the side's answer. Without region counts, and where that label is the exact one, a decided side is
     kept and the other is walked exactly from its frontier (the step float64 could not decide and what
-    follows it); else both sides are walked from 0."""
+    follows it); else both sides are walked from 0. ``progress``: a progress bar over the rays."""
     exact = np.ones(len(cols["lo"]), bool)
     reasons = []
     if not len(rows):
         return exact, reasons
     en = ExactNet.of(net)
-    for k, i in enumerate(rows):
+    for k, i in enumerate(tqdm(rows, disable=not progress, desc="exact arithmetic", unit="ray")):
         first = first_quantities(en, xs[i], ds[i])
         label = exact_label(en, *first)
         starts = (0.0, 0.0)
@@ -137,6 +138,7 @@ def exact_intervals(params, xs, ds, t_min=-1.0, t_max=2.0, *, max_steps: int = 1
     -1. ``count_regions=True`` walks every region and counts them (certified as well). ``max_steps`` bounds
     the steps of each side (certification attempts and regions); a ray that needs more is resolved in
     exact arithmetic, which stops after ``max_steps`` regions (``exact`` False, with a warning).
+    ``progress``: progress bars over the chunks of rays and over the rays resolved in exact arithmetic.
 
     ``devices``: a list of JAX devices to shard the rays over (``batch_size`` then counts rays per device);
     default: the default device only. ``config``: an :class:`EngineConfig` (how work is batched).
@@ -184,7 +186,7 @@ def exact_intervals(params, xs, ds, t_min=-1.0, t_max=2.0, *, max_steps: int = 1
     else:
         safe, decided = sides.safe[rows], _decided(sides)[rows]
     exact, reasons = _resolve_exactly(net, xs, ds, lo_lim, hi_lim, rows, cols, count_regions, max_steps,
-                                      (safe, decided))
+                                      (safe, decided), progress=progress)
     lo = np.where(exact, cols["lo"], np.nan)
     hi = np.where(exact, cols["hi"], np.nan)
     if reasons:

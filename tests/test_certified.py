@@ -57,6 +57,16 @@ def test_rounding_residual_times_huge_gain_is_no_change(m, K):
     assert (r.lo, r.hi, r.label, r.n_regions) == (-1.0, 2.0, 1, 2)
 
 
+def test_exact_fallback_shows_progress(capsys):
+    a, s = -0.5606394622302311, 2.876159240814838
+    params = [(np.array([[s]]), np.array([a])), (np.array([[0.0, 1e20]]), np.array([0.0, 1.0]))]
+    R = rr.exact_intervals(params, np.zeros((3, 1)), np.ones((3, 1)), -1.0, 2.0, progress=True)
+    assert R.fallback.all() and R.exact.all()
+    assert "exact arithmetic" in capsys.readouterr().err
+    rr.exact_intervals(params, np.zeros((3, 1)), np.ones((3, 1)), -1.0, 2.0)
+    assert "exact arithmetic" not in capsys.readouterr().err
+
+
 def test_scale_1e6_nets_batch_equals_single(rng):
     params = [(rng.normal(size=(p, q)) * 1e6, rng.normal(size=q) * 1e6) for p, q in zip([5, 4, 4, 4], [4, 4, 4, 2])]
     xs, ds = rng.normal(size=(40, 5)), rng.normal(size=(40, 5))
