@@ -173,7 +173,8 @@ def exact_intervals(params, xs, ds, t_min=-1.0, t_max=2.0, *, max_steps: int = 1
         with jax.enable_x64(True):
             sides2, label2 = solve_rays(p64, cp, [xs[pick], ds[pick], np.concatenate([lo_lim[rows], empty]),
                                                   np.concatenate([hi_lim[rows], empty])],
-                                        batch_size=size, max_steps=max_steps, config=config, accurate=True)
+                                        batch_size=size, max_steps=max_steps,
+                                        config=config.second_tier(jax.default_backend()), accurate=True)
         sides2 = jax.tree.map(lambda v: np.asarray(v)[: len(rows)], sides2)
         cols2, still = _assemble(sides2, np.asarray(label2)[: len(rows)], count_regions)
         for k, v in cols2.items():

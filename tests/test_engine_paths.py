@@ -241,3 +241,10 @@ def test_real_mnist_rays_fast_path(mnist_rays, rng):
     params = random_net(rng, [784, 128, 128, 128, 10])
     full, fast = both_paths(params, xs[pick], ds[pick], -1.0, 2.0)
     assert fast.exact.all()
+
+
+def test_second_tier_uses_fewer_lanes_never_more_than_asked():
+    assert rr.EngineConfig().second_tier("cpu").resolved("cpu") == (32, 16)
+    assert rr.EngineConfig().second_tier("gpu").resolved("gpu") == (512, 128)
+    assert rr.EngineConfig(lanes=6, walk_lanes=2, small=0).second_tier("cpu") == rr.EngineConfig(6, 2, 0)
+    assert rr.EngineConfig(lanes=64, walk_lanes=16, small=5).second_tier("cpu") == rr.EngineConfig(16, 8, 5)
