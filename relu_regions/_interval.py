@@ -167,6 +167,10 @@ def exact_intervals(params, xs, ds, t_min=-1.0, t_max=2.0, *, max_steps: int = 1
         # In chunks of config.small rays: one more compilation, whatever the count. Padding rows repeat
         # the first undecided ray over the empty range [0, 0], so nothing is walked twice.
         size = max(config.small, 8)
+        # On fewer lanes (they are few, hard rays), unless the first tier ran the very same kernel shape:
+        # then its compilation is reused.
+        same_shape = mesh is None and min(batch_size, n) == size
+        config2 = config if same_shape else config.second_tier(jax.default_backend())
         pad = -(-len(rows) // size) * size - len(rows)
         pick = np.concatenate([rows, np.full(pad, rows[0])])
         empty = np.zeros(pad)
@@ -174,7 +178,7 @@ def exact_intervals(params, xs, ds, t_min=-1.0, t_max=2.0, *, max_steps: int = 1
             sides2, label2 = solve_rays(p64, cp, [xs[pick], ds[pick], np.concatenate([lo_lim[rows], empty]),
                                                   np.concatenate([hi_lim[rows], empty])],
                                         batch_size=size, max_steps=max_steps,
-                                        config=config.second_tier(jax.default_backend()), accurate=True)
+                                        config=config2, accurate=True)
         sides2 = jax.tree.map(lambda v: np.asarray(v)[: len(rows)], sides2)
         cols2, still = _assemble(sides2, np.asarray(label2)[: len(rows)], count_regions)
         for k, v in cols2.items():

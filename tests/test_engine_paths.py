@@ -248,3 +248,20 @@ def test_second_tier_uses_fewer_lanes_never_more_than_asked():
     assert rr.EngineConfig().second_tier("gpu").resolved("gpu") == (512, 128)
     assert rr.EngineConfig(lanes=6, walk_lanes=2, small=0).second_tier("cpu") == rr.EngineConfig(6, 2, 0)
     assert rr.EngineConfig(lanes=64, walk_lanes=16, small=5).second_tier("cpu") == rr.EngineConfig(16, 8, 5)
+
+
+def test_second_tier_reuses_the_first_tiers_kernel_when_chunks_match():
+    """Rays that need the second tier (a huge gain turns a rounding residual into a spurious change)."""
+    import relu_regions._stream as stream
+
+    a, s = -0.5606394622302311, 2.876159240814838
+    params = [(np.array([[s, 1.0]]), np.array([a, 0.1])), (np.array([[0.0, 1e20], [0.0, 0.0]]), np.array([0.0, 1.0]))]
+    xs, ds = np.zeros((100, 1)), np.ones((100, 1))
+    jax.clear_caches()  # counts from scratch, whatever ran before
+    compiles = []
+    for batch in (64, 65):  # 64: the second tier's chunk size (EngineConfig().small)
+        before = stream._advance._cache_size()
+        R = rr.exact_intervals(params, xs, ds, -1.0, 2.0, batch_size=batch)
+        compiles.append(stream._advance._cache_size() - before)
+        assert R.fallback.all() and R.exact.all() and np.all(R.lo == -1.0) and np.all(R.hi == 2.0)
+    assert 0 < compiles[0] < compiles[1]
