@@ -164,11 +164,11 @@ def exact_intervals(params, xs, ds, t_min=-1.0, t_max=2.0, *, max_steps: int = 1
     cols, undecided = _assemble(sides, label, count_regions)
     rows = np.flatnonzero(undecided)
     if len(rows):  # second tier: the same walk with a compensated first layer, on those rays only
-        # In chunks of config.small rays: one more compilation, whatever the count. Padding rows repeat
-        # the first undecided ray over the empty range [0, 0], so nothing is walked twice.
+        # In chunks of config.small rays: at most one more compilation, whatever the count. Padding rows
+        # repeat the first undecided ray over the empty range [0, 0], so nothing is walked twice. On fewer
+        # lanes (few, hard rays), unless the first tier ran the very same kernel shape, whose compilation
+        # is then reused.
         size = max(config.small, 8)
-        # On fewer lanes (they are few, hard rays), unless the first tier ran the very same kernel shape:
-        # then its compilation is reused.
         same_shape = mesh is None and min(batch_size, n) == size
         config2 = config if same_shape else config.second_tier(jax.default_backend())
         pad = -(-len(rows) // size) * size - len(rows)

@@ -18,6 +18,7 @@ Data: tests that need the real MNIST/CIFAR-10 files look under ``$RELU_REGIONS_D
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 from pathlib import Path
@@ -164,8 +165,6 @@ def _mappings() -> int | None:
 def _bounded_compiled_programs():
     n = _mappings()
     if n is not None and n > MAX_MAPPINGS_BEFORE_A_TEST and "jax" in sys.modules:
-        import gc
-
         sys.modules["jax"].clear_caches()
         gc.collect()
     yield

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 import relu_regions as rr
 from both_paths import exact_interval, exact_intervals
 from reference import reference_interval
+from test_hand_cases import residual_gain
 from relu_regions._exact import ExactNet, dyadic, exact_ray, ray_regions, to_float
 from relu_regions._walk import _dot2
 
@@ -51,15 +52,12 @@ def test_tie_tolerance_ignores_unrelated_and_shifted_logits(slope, shift):
 
 @pytest.mark.parametrize("m, K", [(1.0, 1e20), (1e-4, 1e13)])
 def test_rounding_residual_times_huge_gain_is_no_change(m, K):
-    a, s = -0.5606394622302311, 2.876159240814838
-    params = [(np.array([[s]]), np.array([a])), (np.array([[0.0, K]]), np.array([0.0, m]))]
-    r = exact_interval(params, [0.0], [1.0], -1.0, 2.0)
+    r = exact_interval(residual_gain(m, K), [0.0], [1.0], -1.0, 2.0)
     assert (r.lo, r.hi, r.label, r.n_regions) == (-1.0, 2.0, 1, 2)
 
 
 def test_exact_fallback_shows_progress(capsys):
-    a, s = -0.5606394622302311, 2.876159240814838
-    params = [(np.array([[s]]), np.array([a])), (np.array([[0.0, 1e20]]), np.array([0.0, 1.0]))]
+    params = residual_gain(1.0, 1e20)
     R = rr.exact_intervals(params, np.zeros((3, 1)), np.ones((3, 1)), -1.0, 2.0, progress=True)
     assert R.fallback.all() and R.exact.all()
     assert "exact arithmetic" in capsys.readouterr().err

@@ -15,7 +15,8 @@ from relu_regions._certify import certified_fraction, margin_bounds, prepare
 from relu_regions._network import cast_params
 from relu_regions._walk import first_layer
 # THIN: class 1 wins only on (0.5 + 5e-11, 0.5 + 1e-10), a sliver no bound may certify across.
-from test_hand_cases import AT_BOUNDARY, EYE2, ON_BOUNDARY, ON_DECISION, THIN, THREE_TURNS, TOUCH, net
+from test_hand_cases import (AT_BOUNDARY, EYE2, ON_BOUNDARY, ON_DECISION, THIN, THREE_TURNS, TOUCH, net,
+                             residual_gain)
 
 
 FEW_LANES = rr.EngineConfig(lanes=6, walk_lanes=2, small=0)
@@ -251,11 +252,10 @@ def test_second_tier_uses_fewer_lanes_never_more_than_asked():
 
 
 def test_second_tier_reuses_the_first_tiers_kernel_when_chunks_match():
-    """Rays that need the second tier (a huge gain turns a rounding residual into a spurious change)."""
+    """Rays that need the second tier (and exact arithmetic after it): :func:`residual_gain`."""
     import relu_regions._stream as stream
 
-    a, s = -0.5606394622302311, 2.876159240814838
-    params = [(np.array([[s, 1.0]]), np.array([a, 0.1])), (np.array([[0.0, 1e20], [0.0, 0.0]]), np.array([0.0, 1.0]))]
+    params = residual_gain(1.0, 1e20)
     xs, ds = np.zeros((100, 1)), np.ones((100, 1))
     jax.clear_caches()  # counts from scratch, whatever ran before
     compiles = []

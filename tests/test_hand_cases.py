@@ -30,6 +30,14 @@ def check(params, x, d, expect_lo, expect_hi, t_min=-1.0, t_max=2.0, tol=1e-15):
     return r
 
 
+def residual_gain(m: float, K: float):
+    """The unit ``relu(s t + a)`` followed by logits ``f0 = 0``, ``f1 = m + K h``: a walk that stops on the
+    unit's root leaves a rounding residual there, which the huge gain ``K`` would turn into a class change
+    that does not exist (exact GI [-1, 2], label 1); float64 cannot certify it, so it needs exact arithmetic."""
+    a, s = -0.5606394622302311, 2.876159240814838
+    return net(([[s]], [a]), ([[0.0, K]], [0.0, m]))
+
+
 # Thin region (0.5, 0.5 + 1e-10): unit 1 switches on at 0.5, unit 2 at 0.5 + 1e-10.
 # Logit 1 = u1 - 1001 u2 - 5e-11 rises above logit 0 = 0 at 0.5 + 5e-11, inside the thin region, and
 # falls back below just after it: sampling at any practical resolution never sees class 1.

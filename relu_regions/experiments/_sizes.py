@@ -121,9 +121,9 @@ class Sizes:
         time goes (measured on 2 shared cores, about 340 CPU-seconds in all): compiling the exact-GI kernels
         once per network shape and mode (a third), training (a fifth; CIFAR-10 with random labels runs to
         the cap), and the exact rational partition of segments the float64 walk cannot certify (a seventh,
-        about 1 s each; hence 20 appendix segments per network). GIs go in compiled batches of 64 rays (``gi_batch``), so that the engine's
-        second tier reuses the first tier's compilation. The validation accuracy is measured every 10 epochs during training (only
-        the final one is used)."""
+        about 1 s each; hence 20 appendix segments per network). GIs go in compiled batches of 64 rays
+        (``gi_batch``), so that the engine's second tier reuses the first tier's compilation. The validation
+        accuracy is measured every 10 epochs during training (only the final one is used)."""
         return cls(name="quick", optimizer="adam", learning_rate=1e-3, max_epochs=500, val_every=10, fallback=False,
                    snapshot_epochs=(*range(21), 25, 30, 40, 50, 75, 100, 150, 200, 300, 500),
                    n_pairs=300, n_pairs_training=60, n_triangles=100, n_paths=10, n_pca_starts=30,
