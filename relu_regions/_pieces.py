@@ -41,9 +41,11 @@ class Pieces(NamedTuple):
         return int(self.slopes.shape[0])
 
 
-@partial(jax.jit, static_argnames="capacity")
-def _two_sided(params, x, d, t_min, t_max, capacity):
-    ray = first_layer(params, x, d)
+@partial(jax.jit, static_argnames=("capacity", "accurate"))
+def _two_sided(params, x, d, t_min, t_max, capacity, accurate=False):
+    """Both sides' :class:`relu_regions._walk.Trace` (stacked: forwards, backwards); ``accurate``: the
+    first layer with compensated dot products (:func:`relu_regions._walk.first_layer`)."""
+    ray = first_layer(params, x, d, accurate)
     walk = jax.vmap(walk_regions, in_axes=(None, 0, 0, None))
     both = jax.tree.map(lambda f, b: jnp.stack([f, b]), ray, reverse(ray))
     return walk(params, both, jnp.stack([t_max, -t_min]), capacity)
@@ -82,8 +84,10 @@ def linear_pieces(params, x, d, t_min=-1.0, t_max=2.0, *, capacity: int = 4096) 
 
     The walk goes from 0 to each end with room for ``capacity`` pieces per side; a segment with more
     raises :class:`PieceCapacityError` (raise ``capacity``). Computed in float64 with every pattern and
-    boundary certified; a segment float64 cannot certify (coincident roots, exact ties) is partitioned in
-    exact arithmetic. Breakpoints are the exact ones to within ``2^-34`` relative.
+    boundary certified. A segment plain float64 cannot certify is walked again with a compensated first
+    layer (most are: its error bounds, grown through the layers, make a breakpoint's window wider than the
+    contract's ``1e-9`` relative); one that still cannot be certified (coincident roots, exact ties) is
+    partitioned in exact arithmetic. Breakpoints are the exact ones to within ``2^-34`` relative.
     """
     if isinstance(params, Program) or callable(params):  # a JAX callable or a traced program
         prog, params = resolve(params, x, batched=False)
@@ -104,6 +108,8 @@ def linear_pieces(params, x, d, t_min=-1.0, t_max=2.0, *, capacity: int = 4096) 
     with jax.enable_x64(True):
         p64 = cast_params(net, jnp.float64)
         trace = jax.device_get(_two_sided(p64, x, d, lo, hi, capacity))
+        if trace.complete.all() and not trace.cert.all():
+            trace = jax.device_get(_two_sided(p64, x, d, lo, hi, capacity, accurate=True))
     if not trace.complete.all():
         raise PieceCapacityError(f"the segment has more than capacity={capacity} linear pieces on one side "
                                  "of t = 0; pass a larger capacity")
