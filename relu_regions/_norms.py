@@ -46,7 +46,7 @@ from relu_regions._chunks import map_in_chunks
 from relu_regions._float64 import _traced
 from relu_regions._model import resolve
 from relu_regions._network import cast_params
-from relu_regions._pieces import PieceCapacityError, _join, linear_pieces
+from relu_regions._pieces import PieceCapacityError, _join, certified_pieces
 from relu_regions._program_api import (_points, program_local_map, program_map_norms, program_piece_norms,
                                        program_segment_sides)
 from relu_regions._regions import activation_pattern
@@ -286,13 +286,14 @@ def segment_trace(params, x0: Array, x1: Array, capacity: int) -> SegmentTrace:
 
 def _resolve_uncertified(net, tr: SegmentTrace, x0s: np.ndarray, x1s: np.ndarray, n: int) -> SegmentTrace:
     """``tr`` (numpy, first ``n`` rows real) with the segments whose float walk could not certify its
-    pieces replaced by the pieces of :func:`linear_pieces` (certified, or the exact partition)."""
+    pieces replaced by those of ``linear_pieces`` (certified, or the exact partition), which starts at its
+    compensated walk: the plain one is what just failed."""
     bad = np.flatnonzero(~np.asarray(tr.cert[:n]))
     if not len(bad):
         return tr
     tr = SegmentTrace(*(np.array(v) for v in tr))  # writable copies
     for i in bad:
-        p = linear_pieces(net, x0s[i], x1s[i] - x0s[i], 0.0, 1.0, capacity=tr.dt.shape[1])
+        p = certified_pieces(net, x0s[i], x1s[i] - x0s[i], 0.0, 1.0, tr.dt.shape[1], plain=False)
         k = p.n_pieces
         dt = np.diff(p.breakpoints)
         tr.dt[i] = 0

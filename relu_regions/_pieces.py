@@ -105,22 +105,34 @@ def linear_pieces(params, x, d, t_min=-1.0, t_max=2.0, *, capacity: int = 4096) 
     if lo.ndim or hi.ndim:
         raise ValueError("linear_pieces: t_min and t_max must be scalars")
     capacity = check_positive_int(capacity, "capacity")
+    return certified_pieces(net, x, d, float(lo), float(hi), capacity)
+
+
+def certified_pieces(net, x: np.ndarray, d: np.ndarray, lo: float, hi: float, capacity: int, *,
+                     plain: bool = True) -> Pieces:
+    """:func:`linear_pieces` of a checked float64 network and segment: the float64 walk (``plain`` False
+    skips it, for a caller whose own plain walk failed), then the compensated one, then exact arithmetic."""
     with jax.enable_x64(True):
         p64 = cast_params(net, jnp.float64)
-        trace = jax.device_get(_two_sided(p64, x, d, lo, hi, capacity))
-        if trace.complete.all() and not trace.cert.all():
+        trace = jax.device_get(_two_sided(p64, x, d, lo, hi, capacity)) if plain else None
+        if trace is None or (trace.complete.all() and not trace.cert.all()):
             trace = jax.device_get(_two_sided(p64, x, d, lo, hi, capacity, accurate=True))
     if not trace.complete.all():
         raise PieceCapacityError(f"the segment has more than capacity={capacity} linear pieces on one side "
                                  "of t = 0; pass a larger capacity")
-    if trace.cert.all():
-        fwd, bwd = (_Side(*(np.asarray(a[i][: int(trace.count[i])]) for a in trace[:4])) for i in (0, 1))
-    else:
-        en = ExactNet.of(net)
-        a1, s1 = first_quantities(en, x, d)
-        fwd = _exact_side(en, a1, s1, float(hi), capacity)
-        bwd = _exact_side(en, a1, Dyadic(-s1.ints, s1.exp), -float(lo), capacity)
-    return _join(fwd, bwd, float(lo), float(hi))
+    if not trace.cert.all():
+        return exact_pieces(net, x, d, lo, hi, capacity)
+    fwd, bwd = (_Side(*(np.asarray(a[i][: int(trace.count[i])]) for a in trace[:4])) for i in (0, 1))
+    return _join(fwd, bwd, lo, hi)
+
+
+def exact_pieces(net, x: np.ndarray, d: np.ndarray, lo: float, hi: float, capacity: int) -> Pieces:
+    """The partition in exact rational arithmetic (:mod:`relu_regions._exact`), both sides walked from 0."""
+    en = ExactNet.of(net)
+    a1, s1 = first_quantities(en, x, d)
+    fwd = _exact_side(en, a1, s1, hi, capacity)
+    bwd = _exact_side(en, a1, Dyadic(-s1.ints, s1.exp), -lo, capacity)
+    return _join(fwd, bwd, lo, hi)
 
 
 def _join(fwd: _Side, bwd: _Side, lo: float, hi: float) -> Pieces:

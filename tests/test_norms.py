@@ -132,11 +132,11 @@ def test_segment_norms_resolve_uncertified_walks(monkeypatch):
     net = [(np.array([[1.0, 1.0, -1.0]]), np.array([-0.5, -0.5, 0.2])),
            (np.array([[1.0, 0.0], [2.0, -1.0], [0.0, 3.0]]), np.array([0.0, 0.1]))]
     calls = []
-    real = norms_mod.linear_pieces
-    monkeypatch.setattr(norms_mod, "linear_pieces", lambda *a, **k: calls.append(1) or real(*a, **k))
+    real = norms_mod.certified_pieces
+    monkeypatch.setattr(norms_mod, "certified_pieces", lambda *a, **k: calls.append(1) or real(*a, **k))
     seg = segment_norms(net, np.array([[0.0], [0.1]]), np.array([[1.0], [0.4]]))
     assert len(calls) == 1  # only the segment through the coincident roots
-    p = real(net, np.array([0.0]), np.array([1.0]), 0.0, 1.0)
+    p = rr.linear_pieces(net, np.array([0.0]), np.array([1.0]), 0.0, 1.0)
     assert seg.n_pieces[0] == p.n_pieces == 3
     np.testing.assert_array_equal(seg.piece_dt[seg.piece_segment == 0], np.diff(p.breakpoints))
     np.testing.assert_allclose(seg.max_change[0], np.abs(p.logits - p.logits[0]).max(axis=0), rtol=1e-12)

@@ -77,11 +77,10 @@ def test_x_on_a_boundary_splits_at_zero():
 def test_compensated_tier_spares_exact_arithmetic(monkeypatch):
     """A segment of a 784-128-128-128-10 net whose breakpoint windows plain float64 cannot narrow to the
     contract's 1e-9 (errors grown through the layers): the compensated first layer certifies it, equal to
-    the exact partition, and the exact walker is not called."""
+    the exact partition, and exact arithmetic is not used."""
     import jax
     import jax.numpy as jnp
     from relu_regions import _pieces
-    from relu_regions._exact import Dyadic, ExactNet, first_quantities
     from relu_regions._network import cast_params
 
     rng = np.random.default_rng(1)
@@ -90,15 +89,12 @@ def test_compensated_tier_spares_exact_arithmetic(monkeypatch):
     with jax.enable_x64(True):
         plain = jax.device_get(_pieces._two_sided(cast_params(params, jnp.float64), x, y - x, 0.0, 1.0, 4096))
     assert plain.complete.all() and not plain.cert.all()  # the case this test is about
-    en = ExactNet.of(params)
-    a1, s1 = first_quantities(en, x, y - x)
-    ref = _pieces._join(_pieces._exact_side(en, a1, s1, 1.0, 4096),
-                        _pieces._exact_side(en, a1, Dyadic(-s1.ints, s1.exp), 0.0, 4096), 0.0, 1.0)
+    ref = _pieces.exact_pieces(params, x, y - x, 0.0, 1.0, 4096)
 
     def no_exact(*a, **k):
-        raise AssertionError("the exact walker was called")
+        raise AssertionError("exact arithmetic was used")
 
-    monkeypatch.setattr(_pieces, "_exact_side", no_exact)
+    monkeypatch.setattr(_pieces, "exact_pieces", no_exact)
     p = rr.linear_pieces(params, x, y - x, 0.0, 1.0)
     assert p.n_pieces == ref.n_pieces > 10
     np.testing.assert_allclose(p.breakpoints, ref.breakpoints, rtol=1e-9, atol=0)
