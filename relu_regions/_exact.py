@@ -4,7 +4,8 @@ float64 walker for the few rays whose decisions float64 cannot certify.
 Every float64 is a dyadic rational ``m 2^e``, so inside a linear region every pre-activation along a ray
 is exactly ``alpha + beta t`` with dyadic ``alpha, beta``: a vector of them is held as Python integers
 times one power of two (:class:`Dyadic`), products and sums stay exact, and only roots ``-alpha / beta``
-are rationals (``fractions.Fraction``). Nothing here rounds.
+are rationals (``fractions.Fraction``). Nothing here rounds: matrix products run as float64 products of
+small integer digits that are exact by construction (:mod:`relu_regions._limbs`).
 
 Semantics (shared with the float64 walker, which must agree with them):
 
@@ -24,6 +25,8 @@ from fractions import Fraction
 from typing import NamedTuple
 
 import numpy as np
+
+from relu_regions._limbs import LimbMatrix, int_matmul, limb_matrix
 
 
 class Dyadic(NamedTuple):
@@ -61,8 +64,8 @@ def _add(a: Dyadic, b: Dyadic) -> Dyadic:
     return Dyadic(x + y, e)
 
 
-def _matmul(a: Dyadic, W: Dyadic) -> Dyadic:
-    return Dyadic(a.ints @ W.ints, a.exp + W.exp)
+def _matmul(a: Dyadic, W: LimbMatrix) -> Dyadic:
+    return Dyadic(int_matmul(a.ints, W), a.exp + W.exp)
 
 
 def _where(mask: np.ndarray, a: Dyadic) -> Dyadic:
@@ -94,13 +97,14 @@ def _first(roots: list[tuple[Fraction, int]]) -> tuple[Fraction | None, list[int
 
 
 class ExactNet(NamedTuple):
-    """A network's weights as exact dyadic matrices: ``layers[l] = (W, b)``."""
+    """A network's weights, exactly: ``layers[l] = (W, b)``, ``W`` cut into digits for exact products
+    through float64 (:mod:`relu_regions._limbs`), ``b`` dyadic."""
 
-    layers: list[tuple[Dyadic, Dyadic]]
+    layers: list[tuple[LimbMatrix, Dyadic]]
 
     @classmethod
     def of(cls, params) -> "ExactNet":
-        return cls([(dyadic(W), dyadic(b)) for W, b in params])
+        return cls([(limb_matrix(W), dyadic(b)) for W, b in params])
 
 
 class ExactRegion(NamedTuple):
