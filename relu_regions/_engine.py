@@ -58,13 +58,16 @@ ROOTS_WALK = 2
 class Problems(NamedTuple):
     """Side problems, ``P`` of them: ``ray`` (:class:`Ray` of ``(P, n_1)`` float64 arrays), ``T`` ``(P,)``,
     ``label`` ``(P,)`` int32; for the certified walk (:func:`with_caps`) ``Tc`` ``(P,)``, how far
-    certification goes, and ``tail`` ``(P,)``, whether ``[Tc, T]`` is already certified."""
+    certification goes, and ``tail`` ``(P,)``, whether ``[Tc, T]`` is already certified; ``start`` ``(P,)``
+    (certified walk only; None: 0) where the walk starts, ``[0, start]`` being certified free of class
+    change for ``label`` already (by an earlier, less accurate pass)."""
 
     ray: Ray
     T: Array
     label: Array
     Tc: Array | None = None
     tail: Array | None = None
+    start: Array | None = None
 
 
 class Sides(NamedTuple):
@@ -143,6 +146,9 @@ def _init(params, problems: Problems, idx: Array, certify: bool) -> Lane:
     Tc = problems.Tc[idx] if certify else zero
     tail = problems.tail[idx] if certify else jnp.zeros(n, bool)
     step = jax.tree.map(lambda v: jnp.broadcast_to(v, (n,) + v.shape), start_step(params, dtype))
+    if certify and problems.start is not None:
+        start = problems.start[idx]
+        step = step._replace(t=start, safe=start)
     # A finite side's scale is where its first layer stops switching, if that comes before Tc: a range far
     # longer than the ray's switching (t in [-1e3, 1e3]) must not walk stretches longer than a GI.
     scale = jnp.clip(jax.vmap(_last_root)(ray), Tc * H_MIN_REL, Tc)

@@ -79,6 +79,60 @@ def _decided(sides) -> np.ndarray:
     return np.asarray(sides.cert) & np.asarray(sides.finished)
 
 
+def _second_tier(p64, cp, xs, ds, lo_lim, hi_lim, rows, sides, cols, count_regions, batch_size, max_steps,
+                 config: EngineConfig, mesh):
+    """The undecided ``rows`` walked again with a compensated first layer (call under x64); updates
+    ``cols`` and returns it with the rows still undecided and their frontiers ``(safe, decided)``
+    (``(R, 2)`` each, as :func:`_resolve_exactly` takes them).
+
+    On the certified path a side the first tier decided is not walked again (its range is emptied) and
+    an undecided one resumes at the first tier's frontier, for the first tier's label, which is certified
+    once any stretch was (else the side starts at 0 with the label the second tier computes). Rays go in
+    chunks of ``config.small``: at most one more compilation, whatever the count; padding rows repeat the
+    first ray over the empty range ``[0, 0]``. On fewer lanes (few, hard rays), unless the first tier ran
+    the very same kernel shape, whose compilation is then reused."""
+    n = len(xs)
+    size = max(config.small, 8)
+    same_shape = mesh is None and min(batch_size, n) == size
+    config2 = config if same_shape else config.second_tier(jax.default_backend())
+    pad = -(-len(rows) // size) * size - len(rows)
+    pick = np.concatenate([rows, np.full(pad, rows[0])])
+    empty = np.zeros(pad)
+    safe1, decided1 = sides.safe[rows], _decided(sides)[rows]
+    lo2, hi2 = lo_lim[rows], hi_lim[rows]
+    arrays = [xs[pick], ds[pick]]
+    resume = cp is not None
+    if resume:  # a decided side gets the empty range; the first tier's label where it certified anything
+        lo2, hi2 = np.where(decided1[:, 1], 0.0, lo2), np.where(decided1[:, 0], 0.0, hi2)
+        known = np.any(decided1 | (safe1 > 0), axis=1)
+        label0 = np.where(known, cols["label"][rows], -1)
+    arrays += [np.concatenate([lo2, empty]), np.concatenate([hi2, empty])]
+    if resume:
+        start = np.where(decided1, 0.0, safe1)
+        arrays += [np.concatenate([start[:, 0], empty]), np.concatenate([start[:, 1], empty]),
+                   np.concatenate([label0, np.full(pad, -1)]).astype(np.int32)]
+    sides2, label2 = solve_rays(p64, cp, arrays, batch_size=size, max_steps=max_steps, config=config2,
+                                accurate=True)
+    sides2 = jax.tree.map(lambda v: np.asarray(v)[: len(rows)], sides2)
+    label2 = np.asarray(label2)[: len(rows)]
+    # Both tiers certified their frontiers and answers for their own labels: where the labels agree, each
+    # side takes the answer of the tier that decided it (the first tier's, if both) and the furthest frontier.
+    agree = (label2 == cols["label"][rows])[:, None]
+    if not count_regions:  # (region counts are per ray: both sides from one tier)
+        keep = decided1 & agree
+        sides2 = jax.tree.map(lambda a, b: np.where(keep, a, b), jax.tree.map(lambda v: v[rows], sides), sides2)
+    cols2, still = _assemble(sides2, label2, count_regions)
+    for k, v in cols2.items():
+        cols[k][rows[~still]] = v[~still]
+    safe = np.where(agree, np.maximum(safe1, sides2.safe), safe1)
+    later = agree & _decided(sides2) & ~decided1
+    for s, end_col, who_col in ((0, "hi", "hi_class"), (1, "lo", "lo_class")):
+        take = still & later[:, s]  # rays left to exact arithmetic keep a side the second tier decided
+        cols[end_col][rows[take]] = cols2[end_col][take]
+        cols[who_col][rows[take]] = cols2[who_col][take]
+    return cols, rows[still], safe[still], (decided1 | later)[still]
+
+
 def _resolve_exactly(net, xs, ds, lo_lim, hi_lim, rows, cols, count_regions, max_steps,
                      frontier=None, progress: bool = False) -> tuple[np.ndarray, list]:
     """Recompute ``rows`` in exact arithmetic, in place in ``cols``; returns the exact flags and reasons.
@@ -163,33 +217,11 @@ def exact_intervals(params, xs, ds, t_min=-1.0, t_max=2.0, *, max_steps: int = 1
                                   mesh=mesh)
     cols, undecided = _assemble(sides, label, count_regions)
     rows = np.flatnonzero(undecided)
-    if len(rows):  # second tier: the same walk with a compensated first layer, on those rays only
-        # In chunks of config.small rays: at most one more compilation, whatever the count. Padding rows
-        # repeat the first undecided ray over the empty range [0, 0], so nothing is walked twice. On fewer
-        # lanes (few, hard rays), unless the first tier ran the very same kernel shape, whose compilation
-        # is then reused.
-        size = max(config.small, 8)
-        same_shape = mesh is None and min(batch_size, n) == size
-        config2 = config if same_shape else config.second_tier(jax.default_backend())
-        pad = -(-len(rows) // size) * size - len(rows)
-        pick = np.concatenate([rows, np.full(pad, rows[0])])
-        empty = np.zeros(pad)
+    safe, decided = sides.safe[rows], _decided(sides)[rows]
+    if len(rows):
         with jax.enable_x64(True):
-            sides2, label2 = solve_rays(p64, cp, [xs[pick], ds[pick], np.concatenate([lo_lim[rows], empty]),
-                                                  np.concatenate([hi_lim[rows], empty])],
-                                        batch_size=size, max_steps=max_steps,
-                                        config=config2, accurate=True)
-        sides2 = jax.tree.map(lambda v: np.asarray(v)[: len(rows)], sides2)
-        cols2, still = _assemble(sides2, np.asarray(label2)[: len(rows)], count_regions)
-        for k, v in cols2.items():
-            cols[k][rows[~still]] = v[~still]
-        # Both tiers certified their frontiers for their own labels; the furthest one counts where they agree.
-        agree = (cols2["label"] == cols["label"][rows])[:, None]
-        safe = np.where(agree, np.maximum(sides.safe[rows], sides2.safe), sides.safe[rows])[still]
-        decided = _decided(sides)[rows][still]
-        rows = rows[still]
-    else:
-        safe, decided = sides.safe[rows], _decided(sides)[rows]
+            cols, rows, safe, decided = _second_tier(p64, cp, xs, ds, lo_lim, hi_lim, rows, sides, cols,
+                                                     count_regions, batch_size, max_steps, config, mesh)
     exact, reasons = _resolve_exactly(net, xs, ds, lo_lim, hi_lim, rows, cols, count_regions, max_steps,
                                       (safe, decided), progress=progress)
     lo = np.where(exact, cols["lo"], np.nan)

@@ -20,30 +20,37 @@ from relu_regions._engine import Problems, Sides, advance, empty_sides, idle_lan
 from relu_regions._sharding import per_device, shard_rows
 from relu_regions._walk import first_layer, label_of, reverse, walk_to_class_change
 
-def side_problems(params, xs, ds, t_min, t_max, accurate: bool = False) -> tuple[jax.Array, Problems]:
+def side_problems(params, xs, ds, t_min, t_max, accurate: bool = False, resume=None) -> tuple[jax.Array, Problems]:
     """Labels ``(B,)`` and the ``2B`` side problems of rays ``xs + t ds`` (``(B, n_0)``): forwards to
     ``t_max`` first, then backwards to ``-t_min``; the first layer is computed once per ray
-    (``accurate``: with compensated dot products)."""
+    (``accurate``: with compensated dot products). ``resume = (fwd, bwd, label)``, each ``(B,)``: the
+    sides start at ``fwd``/``bwd`` (certified free of class change up to there) for the given, certified
+    label where it is ``>= 0`` (else from 0, for the label computed here)."""
     ray = jax.vmap(first_layer, in_axes=(None, 0, 0, None))(params, xs, ds, accurate)
     label = jax.vmap(label_of, in_axes=(None, 0))(params, ray)
+    start = None
+    if resume is not None:
+        fwd, bwd, given = resume
+        label = jnp.where(given >= 0, given, label).astype(label.dtype)
+        start = jnp.where(jnp.concatenate([given, given]) >= 0, jnp.concatenate([fwd, bwd]), 0.0)
     both = jax.tree.map(lambda f, b: jnp.concatenate([f, b]), ray, reverse(ray))
-    problems = Problems(both, jnp.concatenate([t_max, -t_min]), jnp.concatenate([label, label]))
+    problems = Problems(both, jnp.concatenate([t_max, -t_min]), jnp.concatenate([label, label]), start=start)
     return label, problems
 
 
-def _problems_local(params, cp, xs, ds, t_min, t_max, *, accurate):
-    label, problems = side_problems(params, xs, ds, t_min, t_max, accurate)
+def _problems_local(params, cp, xs, ds, t_min, t_max, *resume, accurate):
+    label, problems = side_problems(params, xs, ds, t_min, t_max, accurate, resume or None)
     return label, (problems if cp is None else with_caps(cp, problems))
 
 
 @partial(jax.jit, static_argnames=("mesh", "accurate"))
-def _problems(params, cp, xs, ds, t_min, t_max, mesh=None, accurate=False):
+def _problems(params, cp, xs, ds, t_min, t_max, *resume, mesh=None, accurate=False):
     """Labels ``(B,)`` and the side problems of one chunk (with certification caps if ``cp``), computed
     once per chunk: the call that drains the lanes reuses them."""
     fn = partial(_problems_local, accurate=accurate)
     if mesh is not None:
         fn = per_device(fn, mesh, n_replicated=2, n_out=2)
-    return fn(params, cp, xs, ds, t_min, t_max)
+    return fn(params, cp, xs, ds, t_min, t_max, *resume)
 
 
 def _start_local(params, cp, problems, *, n_lanes):
@@ -96,6 +103,8 @@ def solve_rays(params, cp, arrays, *, batch_size: int, max_steps: int, config: E
                progress: bool = False, desc: str = "rays", mesh=None, accurate: bool = False):
     """Side results ``Sides`` of ``(B, 2)`` numpy arrays (forwards, backwards) and labels ``(B,)`` for
     rays ``arrays = (xs, ds, t_min, t_max)`` (numpy, ``B`` rows, float64); ``cp`` None walks every region.
+    With ``cp``, ``arrays`` may go on with ``(fwd, bwd, label)``: where the sides start (see
+    :func:`side_problems`).
 
     ``batch_size`` rays per device go into each call (the last chunk is padded with empty rays: range
     ``[0, 0]``), so the kernels compile once per network shape and chunk size. Call under
@@ -104,9 +113,11 @@ def solve_rays(params, cp, arrays, *, batch_size: int, max_steps: int, config: E
     n = arrays[0].shape[0]
     if n == 0:
         return None
-    if mesh is None and n <= config.small and (cp is None or not accurate):  # the plain walk, one kernel
+    if mesh is None and n <= config.small and (cp is None or not accurate) and len(arrays) == 4:  # one kernel
         sides, label = jax.device_get(_walk_small(params, *arrays, max_steps=max_steps, accurate=accurate))
         return sides, label
+    if cp is not None and len(arrays) == 4:  # every side from 0: the same kernels as a resuming call
+        arrays = [*arrays, np.zeros(n), np.zeros(n), np.full(n, -1, np.int32)]
     n_dev = 1 if mesh is None else mesh.devices.size
     per_dev = min(batch_size, -(-n // n_dev))
     chunk = per_dev * n_dev

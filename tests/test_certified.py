@@ -238,6 +238,46 @@ def test_certified_frontier_never_passes_the_exact_end(batch, t_range, skips):
                 assert side.end is None or sides.safe[i, k] <= side.end
 
 
+@settings(max_examples=20, **SETTINGS)
+@given(st.lists(cases(), min_size=4, max_size=4),
+       st.sampled_from([(-1.0, 2.0), (-np.inf, np.inf), (-np.inf, 3.0)]), st.integers(0, 255))
+def test_second_tier_keeps_decided_sides_and_resumes_at_the_frontier(batch, t_range, forget):
+    # Every ray sent to the second tier: a side the first tier decided keeps its answer, the others resume
+    # at the first tier's frontier for its label (decisions of the first tier are dropped at random, their
+    # frontiers kept, so that most sides resume past 0). Whatever comes out decided is the exact answer,
+    # and a frontier handed on to exact arithmetic never passes the exact end.
+    from relu_regions._certify import prepare
+    from relu_regions._config import EngineConfig
+    from relu_regions._interval import _assemble, _second_tier
+    from relu_regions._network import cast_params
+    from relu_regions._stream import solve_rays
+
+    params = batch[0][0]
+    xs, ds = np.stack([c[1] for c in batch]), np.stack([c[2] for c in batch])
+    lo, hi = np.full(len(xs), t_range[0]), np.full(len(xs), t_range[1])
+    with jax.enable_x64(True):
+        p64 = cast_params(params, jnp.float64)
+        cp = prepare(p64)
+        sides, labels = solve_rays(p64, cp, [xs, ds, lo, hi], batch_size=4, max_steps=10_000, config=EngineConfig())
+        dropped = (forget >> np.arange(8)).reshape(4, 2) & 1 == 1
+        sides = sides._replace(cert=sides.cert & ~dropped)
+        cols, _ = _assemble(sides, labels, False)
+        cols, rows, safe, decided = _second_tier(p64, cp, xs, ds, lo, hi, np.arange(4), sides, cols, False, 4,
+                                                 10_000, EngineConfig(), None)
+    en = ExactNet.of(params)
+    for i in range(len(xs)):
+        fwd, bwd, label = exact_ray(en, xs[i], ds[i], *t_range, max_regions=10_000)
+        k = int(np.flatnonzero(rows == i)[0]) if i in rows else None
+        if label != cols["label"][i]:
+            assert k is not None and not decided[k].any()
+            continue
+        for s, side, end_col, who_col, sign in ((0, fwd, "hi", "hi_class", 1), (1, bwd, "lo", "lo_class", -1)):
+            if k is None or decided[k, s]:
+                assert close(cols[end_col][i], sign * to_float(side.end)) and cols[who_col][i] == side.who
+            if k is not None:
+                assert side.end is None or safe[k, s] <= side.end
+
+
 def test_exact_resolution_from_a_frontier_matches_a_walk_from_zero(rng):
     # A side walked exactly from a frontier the ray is free of change up to (here: 3/4 of its exact end)
     # gives the answer of a walk from 0; a decided side is kept as it is.

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import relu_regions as rr
 from conftest import random_net
@@ -100,3 +102,51 @@ def test_compensated_tier_spares_exact_arithmetic(monkeypatch):
     np.testing.assert_allclose(p.breakpoints, ref.breakpoints, rtol=1e-9, atol=0)
     np.testing.assert_array_equal(p.patterns, ref.patterns)
     np.testing.assert_allclose(p.logits, ref.logits, rtol=1e-9, atol=1e-12)
+
+
+def _cancelling_net(seed: int, n_in: int, hidden: int, cancel: float):
+    """A net whose first-layer pre-activations along ``x + t d`` are ``cancel`` times smaller than the
+    products that make them: plain float64's rounding bounds (``n_in`` roundings of those products) then
+    leave breakpoint windows wider than the contract's tolerance, while the compensated first layer
+    (about one rounding) narrows them."""
+    rng = np.random.default_rng(seed)
+    x, d = rng.normal(size=n_in) * cancel, rng.normal(size=n_in)
+    params = random_net(rng, [n_in, hidden, hidden, 3])
+    W1, _ = params[0]
+    params[0] = (W1, -(x @ W1) + rng.normal(size=hidden))  # a1 = x W1 + b1 is O(1), its terms O(cancel)
+    return params, x, d
+
+
+def _pieces_equal(p, ref):
+    assert p.n_pieces == ref.n_pieces
+    np.testing.assert_allclose(p.breakpoints, ref.breakpoints, rtol=1e-9, atol=0)
+    np.testing.assert_array_equal(p.patterns, ref.patterns)
+    np.testing.assert_allclose(p.logits, ref.logits, rtol=1e-9, atol=1e-9)
+
+
+def test_cancelling_first_layer_reaches_the_compensated_tier():
+    # The family below is aimed at the compensated tier: plain float64 fails on it, the compensated walk
+    # certifies it (a precondition of the property test, checked on one member).
+    import jax
+    import jax.numpy as jnp
+    from relu_regions import _pieces
+    from relu_regions._network import cast_params
+
+    params, x, d = _cancelling_net(0, 48, 8, 1e7)
+    with jax.enable_x64(True):
+        p64 = cast_params(params, jnp.float64)
+        plain = jax.device_get(_pieces._two_sided(p64, x, d, -2.0, 2.0, 4096))
+        comp = jax.device_get(_pieces._two_sided(p64, x, d, -2.0, 2.0, 4096, accurate=True))
+    assert plain.complete.all() and not plain.cert.all() and comp.cert.all()
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(0, 2**32 - 1), st.sampled_from([8, 48]), st.sampled_from([1e3, 1e6, 1e7, 1e9, 1e12]),
+       st.sampled_from([(-2.0, 2.0), (-np.inf, np.inf), (0.0, 1.0)]))
+def test_pieces_of_cancelling_nets_match_exact_arithmetic(seed, n_in, cancel, t_range):
+    # Whichever tier answers (plain, compensated or exact), the partition is the exact one.
+    from relu_regions import _pieces
+
+    params, x, d = _cancelling_net(seed, n_in, 8, cancel)
+    ref = _pieces.exact_pieces(params, x, d, *t_range, 4096)
+    _pieces_equal(rr.linear_pieces(params, x, d, *t_range), ref)
