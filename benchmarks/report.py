@@ -49,7 +49,8 @@ def main() -> None:
                     ["labels", "wall time (s)", "rays/s", "compile (s)", "counting walk (s)",
                      "max diff fast vs counting", "mean GI length"]))
     if d := _load("workload_2dev"):
-        print(f"\n### Full workload sharded over 2 CPU devices ({_env(d)})\n")
+        print(f"\n### Full workload sharded over 2 CPU devices ({_env(d)}; history: the uncertified engine of "
+              "that date)\n")
         print(table(d["rows"], ["labels", "wall_s", "rays_per_s", "compile_s"],
                     ["labels", "wall time (s)", "rays/s", "compile (s)"]))
     if d := _load("speed"):
@@ -62,7 +63,8 @@ def main() -> None:
     if before and after:
         rows = [{**r, "engine": "before"} for r in before["rows"]] + [{**r, "engine": "after"} for r in after["rows"]]
         print(f"\n### Engine before / after, {after['rays']:,} rays, back to back "
-              f"(before: {_env(before)}; after: {_env(after)})\n")
+              f"(before: {_env(before)}; after: {_env(after)}; history: 'exact fast' is the uncertified fast "
+              "path of that date, since replaced by the certified one)\n")
         print(table(sorted(rows, key=lambda r: r["labels"]), ["labels", "engine", "method", "rays_per_s",
                                                               "us_per_region_in_gi"],
                     ["labels", "engine", "method", "rays/s", "us per region in GI"]))
@@ -77,13 +79,21 @@ def main() -> None:
                                   "segment_max", "gi_length_mean"],
                            ["labels", "regions in GI (mean)", "median", "max", "regions on [-1, 2] (mean)", "max",
                             "mean GI length"]))
-    if d := _load("scaling"):
-        print(f"\n### Scaling ({_env(d)})\n")
-        print(table(d["rows"], ["axis", "config", "default_rays_per_s", "counting_rays_per_s", "sampler_rays_per_s",
-                                "x_sampler", "x_counting", "regions_in_gi_mean", "skipped_fraction",
-                                "fallback_rate"],
-                    ["axis", "network / range", "default rays/s", "counting rays/s", "sampled n=1000 f64 rays/s",
-                     "x sampler", "x counting", "regions in GI", "regions skipped", "exact fallback"]))
+    for name in ("scaling", "scaling_depth"):
+        if d := _load(name):
+            print(f"\n### Scaling: {', '.join(d['axes'])} (`{name}.json`, {_env(d)})\n")
+            print(table(d["rows"], ["axis", "config", "default_rays_per_s", "counting_rays_per_s",
+                                    "sampler_rays_per_s", "x_sampler", "x_counting", "regions_in_gi_mean",
+                                    "skipped_fraction", "fallback_rate"],
+                        ["axis", "network / range", "default rays/s", "counting rays/s", "sampled n=1000 f64 rays/s",
+                         "x sampler", "x counting", "regions in GI", "regions skipped", "exact fallback"]))
+    if d := _load("pieces"):
+        print(f"\n### Segment partitions: `linear_pieces` vs exact arithmetic alone, {d['segments_per_network']} "
+              f"Fig. 1 segments per network, median of {d['repeats']} ({_env(d)})\n")
+        print(table(d["rows"], ["labels", "segments", "pieces_mean", "default_s", "exact_only_s", "speedup", "plain",
+                                "compensated", "exact_fallback", "same_partition"],
+                    ["labels", "segments", "pieces per segment", "linear_pieces (s)", "exact arithmetic alone (s)",
+                     "speed-up", "plain float64", "compensated", "exact", "same partition"]))
 
 if __name__ == "__main__":
     main()

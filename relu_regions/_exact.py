@@ -68,6 +68,14 @@ def _matmul(a: Dyadic, W: LimbMatrix) -> Dyadic:
     return Dyadic(int_matmul(a.ints, W), a.exp + W.exp)
 
 
+def _matmul_pair(a: Dyadic, b: Dyadic, W: LimbMatrix) -> tuple[Dyadic, Dyadic]:
+    """``(a @ W, b @ W)`` for vectors ``a, b`` in one product."""
+    ints = np.empty((2, a.ints.shape[-1]), dtype=object)
+    ints[0], ints[1] = a.ints, b.ints
+    out = int_matmul(ints, W)
+    return Dyadic(out[0], a.exp + W.exp), Dyadic(out[1], b.exp + W.exp)
+
+
 def _where(mask: np.ndarray, a: Dyadic) -> Dyadic:
     return Dyadic(np.where(mask, a.ints, 0).astype(object), a.exp)
 
@@ -130,11 +138,12 @@ def region_ahead(net: ExactNet, a1: Dyadic, s1: Dyadic, t: Fraction) -> ExactReg
         masks.append(m)
         alphas.append(alpha)
         betas.append(beta)
-        alpha = _add(_matmul(_where(m, alpha), W), b)
-        beta = _matmul(_where(m, beta), W)
+        alpha, beta = _matmul_pair(_where(m, alpha), _where(m, beta), W)
+        alpha = _add(alpha, b)
     if len(layers) == 1:
         W, b = layers[0]
-        alpha, beta = _add(_matmul(alpha, W), b), _matmul(beta, W)
+        alpha, beta = _matmul_pair(alpha, beta, W)
+        alpha = _add(alpha, b)
     return ExactRegion(masks, alphas, betas, alpha, beta)
 
 
@@ -144,7 +153,8 @@ def first_quantities(net: ExactNet, x, d) -> tuple[Dyadic, Dyadic]:
     if len(net.layers) == 1:
         return X, D
     W, b = net.layers[0]
-    return _add(_matmul(X, W), b), _matmul(D, W)
+    alpha, beta = _matmul_pair(X, D, W)
+    return _add(alpha, b), beta
 
 
 def label_at_zero(region: ExactRegion) -> int:

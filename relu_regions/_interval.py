@@ -149,11 +149,15 @@ def _resolve_exactly(net, xs, ds, lo_lim, hi_lim, rows, cols, count_regions, max
     en = ExactNet.of(net)
     for k, i in enumerate(tqdm(rows, disable=not progress, desc="exact arithmetic", unit="ray")):
         first = first_quantities(en, xs[i], ds[i])
-        label = exact_label(en, *first)
         starts = (0.0, 0.0)
-        if frontier is not None and not count_regions and label == cols["label"][i]:
+        if frontier is not None and not count_regions:
             safe, decided = frontier
-            starts = tuple(None if decided[k, s] else float(safe[k, s]) for s in (0, 1))
+            # Any certified stretch or decided side certified the label (its margins positive at 0).
+            label = cols["label"][i] if (decided[k].any() or (safe[k] > 0).any()) else exact_label(en, *first)
+            if label == cols["label"][i]:
+                starts = tuple(None if decided[k, s] else float(safe[k, s]) for s in (0, 1))
+        else:
+            label = exact_label(en, *first)
         try:
             fwd, bwd, label = exact_ray(en, xs[i], ds[i], float(lo_lim[i]), float(hi_lim[i]), max_regions=max_steps,
                                         starts=starts, label=label, first=first)

@@ -26,7 +26,8 @@ class Pieces(NamedTuple):
     """Linear pieces of a segment, ordered by ``t``; ``k`` pieces.
 
     breakpoints: ``(k + 1,)`` from ``t_min`` to ``t_max`` (ends may be infinite).
-    logits: ``(k + 1, n_L)`` logits at the breakpoints (NaN at infinite ends).
+    logits: ``(k + 1, n_L)`` logits at the breakpoints (NaN at infinite ends): float64 values, rounded as in a
+    float64 forward pass (breakpoints and patterns are the exact ones).
     slopes: ``(k, n_L)`` ``d logits / dt`` on each piece (``d @ A`` of its local map).
     patterns: ``(k, n_hidden)`` activation pattern of each piece, hidden layers concatenated.
     """
