@@ -10,8 +10,9 @@ are determined by them, and their extremes over the stretch are at the ends):
   exact operations in floating point.
 * An affine layer maps the enclosure's centre and radius: ``c @ W + b`` and ``r @ |W|``.
 * The last layer maps straight to the margins ``f_label - f_j``: the radius through the label's own
-  ``|W[:, label] - W[:, j]|`` (formed per ray, so memory and time stay linear in the number of classes),
-  which keeps the correlation between logits.
+  ``|W[:, label] - W[:, j]|``, which keeps the correlation between logits. With few classes
+  (``ALL_LABELS_MAX``) every label's matrix is formed once and one product serves all lanes; beyond, each
+  ray forms its own label's, so memory and time stay linear in the number of classes.
 
 Rounding is accounted for so that the bounds hold for the exact real-arithmetic network with the float64
 weights and inputs given (the first layer's float64 values come with their own error bounds): the float32 rounding of weights, biases, products and sums is
@@ -40,6 +41,11 @@ F32 = jnp.float32
 def _mm(a: Array, b: Array) -> Array:
     """Float32 matrix product at full precision (accelerators default to reduced precision)."""
     return jnp.matmul(a, b, precision=jax.lax.Precision.HIGHEST)
+
+
+ALL_LABELS_MAX = 16
+"""Up to this many classes the margins' radii of every label come from one matrix product (``n_L^2``
+columns; faster than a product per lane with its own label's matrix), beyond it from the lane's own."""
 TINY = 1e-30
 """Absolute slack (covers float32 underflow and flushed subnormals)."""
 
@@ -47,7 +53,8 @@ TINY = 1e-30
 class CertParams(NamedTuple):
     """Float32 copies for certification: hidden layers 2..L-1 as ``(W, |W|, b, gamma)``; the last layer's
     ``W_L``, ``|W_L|``, ``b_L`` in float32, ``W_L`` in float64 (``W64``, for the label's margin weights)
-    and the layer's ``gamma``."""
+    and the layer's ``gamma``; for at most ``ALL_LABELS_MAX`` classes ``absD_all`` ``(n_{L-1}, n_L^2)``,
+    column ``c n_L + j`` holding ``|W_L[:, c] - W_L[:, j]|`` rounded up to float32 (else None)."""
 
     hidden: tuple[tuple[Array, Array, Array, Array], ...]
     W: Array
@@ -55,6 +62,7 @@ class CertParams(NamedTuple):
     b: Array
     W64: Array
     gamma_last: Array
+    absD_all: Array | None = None
 
 
 def _gamma(fan_in: int) -> Array:
@@ -67,8 +75,12 @@ def prepare(params) -> CertParams:
     for W, b in params[1:-1]:
         hidden.append((W.astype(F32), jnp.abs(W).astype(F32), b.astype(F32), _gamma(W.shape[0])))
     W, b = params[-1]
+    n, k = W.shape
+    absD_all = None
+    if k <= ALL_LABELS_MAX:
+        absD_all = (jnp.abs(W.T[:, :, None] - W[None]) * (1 + 2.0**-22)).astype(F32).transpose(1, 0, 2).reshape(n, k * k)
     return CertParams(tuple(hidden), W.astype(F32), jnp.abs(W).astype(F32), b.astype(F32), W,
-                      _gamma(W.shape[0]))
+                      _gamma(W.shape[0]), absD_all)
 
 
 def _down(v64: Array) -> Array:
@@ -146,8 +158,11 @@ def _margins(cp: CertParams, c: Array, r: Array, label: Array) -> MarginBounds:
     f = _mm(c, cp.W) + cp.b
     err = _mm(jnp.abs(c), cp.absW) + jnp.abs(cp.b)
     mc = f[:, label, None] - f
-    absD = (jnp.abs(cp.W64[:, label][:, None] - cp.W64) * (1 + 2.0**-22)).astype(F32)
-    rad = _mm(r, absD)
+    if cp.absD_all is not None:  # few classes: one product against every label's matrix, then the label's block
+        rad = _mm(r, cp.absD_all).reshape(r.shape[0], n, n)[:, label, :]
+    else:
+        absD = (jnp.abs(cp.W64[:, label][:, None] - cp.W64) * (1 + 2.0**-22)).astype(F32)
+        rad = _mm(r, absD)
     mr = rad * (1 + gamma) + gamma * (err[:, label, None] + err + jnp.abs(mc)) + TINY
     other = jnp.arange(n) != label
     low = jnp.where(other, mc - mr, jnp.inf)

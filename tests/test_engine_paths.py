@@ -121,8 +121,19 @@ def _bounds_hold(params, xs, ds, a, b, label_at, tail: bool) -> int:
     return n_pass
 
 
+@pytest.fixture(params=["all labels", "own label"])
+def radius_path(request, monkeypatch):
+    """Both ways of forming the margins' radii (:data:`relu_regions._certify.ALL_LABELS_MAX`): one product
+    for every label (few classes), or each lane its own label's matrix (many classes)."""
+    from relu_regions import _certify
+
+    if request.param == "own label":
+        monkeypatch.setattr(_certify, "ALL_LABELS_MAX", 0)
+    return request.param
+
+
 @pytest.mark.parametrize("scale", [1.0, 1e3])
-def test_margin_bounds_are_sound(rng, scale):
+def test_margin_bounds_are_sound(rng, scale, radius_path):
     """The float32 lower bounds never exceed the true (float64) margins anywhere on the stretch."""
     params = random_net(rng, [6, 16, 16, 16, 5])
     params = [(W * scale ** (1 / 4), b * scale) for W, b in params]
@@ -133,7 +144,7 @@ def test_margin_bounds_are_sound(rng, scale):
 
 
 @pytest.mark.parametrize("scale", [1.0, 1e3])
-def test_tail_bounds_are_sound(rng, scale):
+def test_tail_bounds_are_sound(rng, scale, radius_path):
     """In ``u = 1 / t`` the float32 lower bounds never exceed the true margins divided by ``t``
     (``u = 0``: their limit, the network without biases at the direction)."""
     params = random_net(rng, [5, 16, 16, 4])
