@@ -296,5 +296,10 @@ def exact_pattern(net: ExactNet, x) -> list[np.ndarray]:
 
 
 def to_float(q: Fraction | None, sign: int = 1) -> float:
-    """A rational as the nearest float64 (``None``: ``sign * inf``)."""
-    return sign * float("inf") if q is None else float(q)
+    """A rational as the nearest float64 (``None``: ``sign * inf``; beyond float64's range: ``+-inf``)."""
+    if q is None:
+        return sign * float("inf")
+    try:
+        return float(q)
+    except OverflowError:
+        return float("inf") if q > 0 else float("-inf")

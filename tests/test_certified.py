@@ -128,6 +128,18 @@ def test_far_overflow_is_exact_or_flagged():
     assert not R.exact[0] or (close(R.hi[0], to_float(fwd.end)) and R.hi_class[0] == fwd.who)
 
 
+def test_gi_end_beyond_float64_range_is_flagged_not_raised():
+    # f1 = 5e-324 t overtakes f0 = 1 at t = 2^1074 > the largest float64: no float64 answer exists, so the
+    # ray is flagged (exact False, NaN ends, a warning that says why), never an OverflowError.
+    params = [(np.array([[0.0, 5e-324]]), np.array([1.0, 0.0]))]
+    with pytest.warns(RuntimeWarning, match="overflows float64"):
+        R = rr.exact_intervals(params, np.zeros((1, 1)), np.ones((1, 1)), 0.0, np.inf)
+    assert not R.exact[0] and np.isnan(R.hi[0]) and R.label[0] == 0
+    with pytest.raises(RuntimeError, match="overflows float64"):
+        rr.exact_interval(params, [0.0], [1.0], 0.0, np.inf)
+    assert to_float(Fraction(2) ** 1100) == np.inf and to_float(-Fraction(2) ** 1100) == -np.inf
+
+
 def test_infinite_range_fast_path_has_no_livelock():
     # A toy integer net on (-inf, inf) through the queue: every lane advances or ends.
     params = [(np.array([[1.0, -1.0, 2.0]]), np.array([0.0, 1.0, -3.0])),
