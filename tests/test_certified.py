@@ -224,12 +224,9 @@ def test_batch_composition_does_not_change_answers(batch, k):
     assert close(r.lo, R.lo[k]) and close(r.hi, R.hi[k]) and (r.lo_class, r.hi_class) == (R.lo_class[k], R.hi_class[k])
 
 
-@settings(max_examples=20, **SETTINGS)
-@given(st.lists(cases(), min_size=4, max_size=4), st.sampled_from([(-1.0, 2.0), (-np.inf, np.inf)]),
-       st.booleans())
-def test_certified_frontier_never_passes_the_exact_end(batch, t_range, skips):
-    # An uncertified ray is resolved exactly from the frontier float64 certified free of change (`safe`);
-    # that frontier must never lie beyond the exact end, on either path.
+def _first_tier(batch, t_range, skips=True):
+    """The batch's rays (on the first case's net) through the first tier (certified skips unless ``skips``
+    is False): ``(params, xs, ds, lo, hi, p64, cp, sides, labels)``."""
     from relu_regions._certify import prepare
     from relu_regions._config import EngineConfig
     from relu_regions._network import cast_params
@@ -240,8 +237,18 @@ def test_certified_frontier_never_passes_the_exact_end(batch, t_range, skips):
     lo, hi = np.full(len(xs), t_range[0]), np.full(len(xs), t_range[1])
     with jax.enable_x64(True):
         p64 = cast_params(params, jnp.float64)
-        sides, labels = solve_rays(p64, prepare(p64) if skips else None, [xs, ds, lo, hi], batch_size=4,
-                                   max_steps=10_000, config=EngineConfig(), accurate=False)
+        cp = prepare(p64) if skips else None
+        sides, labels = solve_rays(p64, cp, [xs, ds, lo, hi], batch_size=4, max_steps=10_000, config=EngineConfig())
+    return params, xs, ds, lo, hi, p64, cp, sides, labels
+
+
+@settings(max_examples=20, **SETTINGS)
+@given(st.lists(cases(), min_size=4, max_size=4), st.sampled_from([(-1.0, 2.0), (-np.inf, np.inf)]),
+       st.booleans())
+def test_certified_frontier_never_passes_the_exact_end(batch, t_range, skips):
+    # An uncertified ray is resolved exactly from the frontier float64 certified free of change (`safe`);
+    # that frontier must never lie beyond the exact end, on either path.
+    params, xs, ds, _, _, _, _, sides, labels = _first_tier(batch, t_range, skips)
     en = ExactNet.of(params)
     for i in range(len(xs)):
         fwd, bwd, label = exact_ray(en, xs[i], ds[i], *t_range, max_regions=10_000)
@@ -258,21 +265,13 @@ def test_second_tier_keeps_decided_sides_and_resumes_at_the_frontier(batch, t_ra
     # at the first tier's frontier for its label (decisions of the first tier are dropped at random, their
     # frontiers kept, so that most sides resume past 0). Whatever comes out decided is the exact answer,
     # and a frontier handed on to exact arithmetic never passes the exact end.
-    from relu_regions._certify import prepare
     from relu_regions._config import EngineConfig
     from relu_regions._interval import _assemble, _second_tier
-    from relu_regions._network import cast_params
-    from relu_regions._stream import solve_rays
 
-    params = batch[0][0]
-    xs, ds = np.stack([c[1] for c in batch]), np.stack([c[2] for c in batch])
-    lo, hi = np.full(len(xs), t_range[0]), np.full(len(xs), t_range[1])
+    params, xs, ds, lo, hi, p64, cp, sides, labels = _first_tier(batch, t_range)
+    dropped = (forget >> np.arange(8)).reshape(4, 2) & 1 == 1
+    sides = sides._replace(cert=sides.cert & ~dropped)
     with jax.enable_x64(True):
-        p64 = cast_params(params, jnp.float64)
-        cp = prepare(p64)
-        sides, labels = solve_rays(p64, cp, [xs, ds, lo, hi], batch_size=4, max_steps=10_000, config=EngineConfig())
-        dropped = (forget >> np.arange(8)).reshape(4, 2) & 1 == 1
-        sides = sides._replace(cert=sides.cert & ~dropped)
         cols, _ = _assemble(sides, labels, False)
         cols, rows, safe, decided = _second_tier(p64, cp, xs, ds, lo, hi, np.arange(4), sides, cols, False, 4,
                                                  10_000, EngineConfig(), None)
