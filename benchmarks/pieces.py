@@ -59,7 +59,7 @@ def main() -> None:
         segs = [(X[i].astype(np.float64), dirs[kind][k]) for k, i in enumerate(I) for kind in KINDS]
         rr.linear_pieces(params, *segs[0], *T_RANGE)  # compile
         times = {"default": [], "exact": []}
-        agree, tiers, pieces = True, [], []
+        agree = True
         for _ in range(args.repeats):
             for name, fn in (("default", lambda s: rr.linear_pieces(params, *s, *T_RANGE)),
                              ("exact", lambda s: _pieces.exact_pieces(params, *s, *T_RANGE, 4096))):

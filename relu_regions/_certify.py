@@ -77,10 +77,15 @@ def prepare(params) -> CertParams:
     W, b = params[-1]
     n, k = W.shape
     absD_all = None
-    if k <= ALL_LABELS_MAX:
-        absD_all = (jnp.abs(W.T[:, :, None] - W[None]) * (1 + 2.0**-22)).astype(F32).transpose(1, 0, 2).reshape(n, k * k)
+    if k <= ALL_LABELS_MAX:  # column c k + j: label c's matrix, column j
+        absD_all = jax.vmap(_label_abs_diff, in_axes=(None, 0), out_axes=1)(W, jnp.arange(k)).reshape(n, k * k)
     return CertParams(tuple(hidden), W.astype(F32), jnp.abs(W).astype(F32), b.astype(F32), W,
                       _gamma(W.shape[0]), absD_all)
+
+
+def _label_abs_diff(W64: Array, label: Array) -> Array:
+    """``|W_L[:, label] - W_L|`` ``(n_{L-1}, n_L)`` from the float64 ``W_L``, rounded up to float32."""
+    return (jnp.abs(W64[:, label][:, None] - W64) * (1 + 2.0**-22)).astype(F32)
 
 
 def _down(v64: Array) -> Array:
@@ -161,8 +166,7 @@ def _margins(cp: CertParams, c: Array, r: Array, label: Array) -> MarginBounds:
     if cp.absD_all is not None:  # few classes: one product against every label's matrix, then the label's block
         rad = _mm(r, cp.absD_all).reshape(r.shape[0], n, n)[:, label, :]
     else:
-        absD = (jnp.abs(cp.W64[:, label][:, None] - cp.W64) * (1 + 2.0**-22)).astype(F32)
-        rad = _mm(r, absD)
+        rad = _mm(r, _label_abs_diff(cp.W64, label))
     mr = rad * (1 + gamma) + gamma * (err[:, label, None] + err + jnp.abs(mc)) + TINY
     other = jnp.arange(n) != label
     low = jnp.where(other, mc - mr, jnp.inf)

@@ -79,6 +79,12 @@ def _decided(sides) -> np.ndarray:
     return np.asarray(sides.cert) & np.asarray(sides.finished)
 
 
+def _label_certified(safe: np.ndarray, decided: np.ndarray) -> np.ndarray:
+    """Rays ``(R,)`` whose float64 label is certified, from their frontiers ``(safe, decided)`` ``(R, 2)``:
+    any certified stretch or decided side had every margin certainly positive at ``t = 0``."""
+    return np.any(decided | (safe > 0), axis=1)
+
+
 def _second_tier(p64, cp, xs, ds, lo_lim, hi_lim, rows, sides, cols, count_regions, batch_size, max_steps,
                  config: EngineConfig, mesh):
     """The undecided ``rows`` walked again with a compensated first layer (call under x64); updates
@@ -97,20 +103,16 @@ def _second_tier(p64, cp, xs, ds, lo_lim, hi_lim, rows, sides, cols, count_regio
     config2 = config if same_shape else config.second_tier(jax.default_backend())
     pad = -(-len(rows) // size) * size - len(rows)
     pick = np.concatenate([rows, np.full(pad, rows[0])])
-    empty = np.zeros(pad)
+    padded = lambda a, fill=0.0: np.concatenate([a, np.full(pad, fill, a.dtype)])
     safe1, decided1 = sides.safe[rows], _decided(sides)[rows]
     lo2, hi2 = lo_lim[rows], hi_lim[rows]
-    arrays = [xs[pick], ds[pick]]
-    resume = cp is not None
-    if resume:  # a decided side gets the empty range; the first tier's label where it certified anything
+    resume = []
+    if cp is not None:  # a decided side gets the empty range; the first tier's label where it certified anything
         lo2, hi2 = np.where(decided1[:, 1], 0.0, lo2), np.where(decided1[:, 0], 0.0, hi2)
-        known = np.any(decided1 | (safe1 > 0), axis=1)
-        label0 = np.where(known, cols["label"][rows], -1)
-    arrays += [np.concatenate([lo2, empty]), np.concatenate([hi2, empty])]
-    if resume:
         start = np.where(decided1, 0.0, safe1)
-        arrays += [np.concatenate([start[:, 0], empty]), np.concatenate([start[:, 1], empty]),
-                   np.concatenate([label0, np.full(pad, -1)]).astype(np.int32)]
+        label0 = np.where(_label_certified(safe1, decided1), cols["label"][rows], -1).astype(np.int32)
+        resume = [padded(start[:, 0]), padded(start[:, 1]), padded(label0, -1)]
+    arrays = [xs[pick], ds[pick], padded(lo2), padded(hi2), *resume]
     sides2, label2 = solve_rays(p64, cp, arrays, batch_size=size, max_steps=max_steps, config=config2,
                                 accurate=True)
     sides2 = jax.tree.map(lambda v: np.asarray(v)[: len(rows)], sides2)
@@ -147,13 +149,13 @@ def _resolve_exactly(net, xs, ds, lo_lim, hi_lim, rows, cols, count_regions, max
     if not len(rows):
         return exact, reasons
     en = ExactNet.of(net)
+    certified = None if frontier is None else _label_certified(*frontier)
     for k, i in enumerate(tqdm(rows, disable=not progress, desc="exact arithmetic", unit="ray")):
         first = first_quantities(en, xs[i], ds[i])
         starts = (0.0, 0.0)
         if frontier is not None and not count_regions:
             safe, decided = frontier
-            # Any certified stretch or decided side certified the label (its margins positive at 0).
-            label = cols["label"][i] if (decided[k].any() or (safe[k] > 0).any()) else exact_label(en, *first)
+            label = cols["label"][i] if certified[k] else exact_label(en, *first)
             if label == cols["label"][i]:
                 starts = tuple(None if decided[k, s] else float(safe[k, s]) for s in (0, 1))
         else:
