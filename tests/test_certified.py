@@ -389,6 +389,11 @@ def test_public_api_without_x64_flag(tmp_path):
         "assert isinstance(r.hi, float) and (r.lo, r.hi, r.lo_class) == (-0.25, 2.0, 1), r\n"
         "R = rr.exact_intervals(p, np.zeros((5, 1)), np.ones((5, 1)))\n"
         "assert R.lo.dtype == np.float64\n"
+        # Rays that pass through the second tier (resuming at the frontier) into exact arithmetic.
+        "g = [(np.array([[2.876159240814838]]), np.array([-0.5606394622302311])),"
+        " (np.array([[0.0, 1e20]]), np.array([0.0, 1.0]))]\n"
+        "R = rr.exact_intervals(g, np.zeros((3, 1)), np.ones((3, 1)))\n"
+        "assert R.fallback.all() and R.exact.all() and (R.lo == -1.0).all() and (R.hi == 2.0).all(), R\n"
         "print('ok')\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert out.returncode == 0 and "ok" in out.stdout, out.stderr[-2000:]
