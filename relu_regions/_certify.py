@@ -69,6 +69,7 @@ def _gamma(fan_in: int) -> Array:
     return jnp.asarray((fan_in + 8) * 2.0**-23, F32)
 
 
+@jax.jit
 def prepare(params) -> CertParams:
     """Float32 certification parameters of a float64 network with at least one hidden layer."""
     hidden = []
@@ -112,7 +113,7 @@ def _scaled(b: Array, u: Array) -> Array:
 def _relu_enclosure(lo: Array, hi: Array) -> tuple[Array, Array]:
     """Centre and radius of affine bounds of ``relu(z)`` given affine ``lo <= z <= hi`` (end values ``(2, n)``)."""
     up = jnp.maximum(hi, 0)
-    lmin, lmax = jnp.min(lo, axis=0), jnp.max(lo, axis=0)
+    lmin, lmax = jnp.minimum(lo[0], lo[1]), jnp.maximum(lo[0], lo[1])  # (not reductions: slow on XLA's CPU)
     keep = (lmin >= 0) | (lmax > -lmin)  # lower bound L itself, else 0
     down = jnp.where(keep[None, :], lo, 0)
     return (up + down) * 0.5, (up - down) * 0.5

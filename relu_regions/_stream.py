@@ -79,12 +79,18 @@ def lane_counts(chunk: int, certify: bool, config: EngineConfig, platform: str) 
     return n_lanes, (min(walk_lanes, n_lanes) if certify else n_lanes)
 
 
-def _start(params, cp, problems, n_lanes, mesh=None):
-    """Free lanes and empty carried results, built from their shapes only (nothing to compile)."""
+@partial(jax.jit, static_argnames=("n_lanes", "mesh"))
+def _lane_shapes(params, cp, problems, n_lanes, mesh=None):
     fn = partial(_start_local, n_lanes=n_lanes)
     if mesh is not None:
         fn = per_device(fn, mesh, n_replicated=2, n_out=2)
-    lanes, carried = jax.eval_shape(fn, params, cp, problems)
+    return fn(params, cp, problems)
+
+
+def _start(params, cp, problems, n_lanes, mesh=None):
+    """Free lanes and empty carried results, built from their shapes only (nothing to compile; the shapes
+    are traced once per network shape and chunk size)."""
+    lanes, carried = _lane_shapes.eval_shape(params, cp, problems, n_lanes=n_lanes, mesh=mesh)
     fill = lambda s, v=0: np.full(s.shape, v, s.dtype)
     lanes = lanes._replace(slot=fill(lanes.slot, -1), state=jax.tree.map(fill, lanes.state))
     out = (lanes, jax.tree.map(fill, carried))

@@ -79,15 +79,18 @@ def first_layer(params, x: Array, d: Array, accurate: bool = False) -> Ray:
         return Ray(a, s, ea, es)
     n = W1.shape[0]
     aW = jnp.abs(W1)
-    ea = _gamma(n + 1) * (mm(jnp.abs(x), aW) + jnp.abs(b1)) + _underflow(jnp.concatenate([x, b1]), n + 2)
+    ea = _gamma(n + 1) * (mm(jnp.abs(x), aW) + jnp.abs(b1)) + _underflow((x, b1), n + 2)
     es = _gamma(n) * mm(jnp.abs(d), aW) + _underflow(d, n + 2)
     return Ray(mm(x, W1) + b1, mm(d, W1), ea, es)
 
 
-def _underflow(inputs: Array, n: int, axis=None) -> Array:
-    """Slack for underflow in a sum of ``n`` products: none where every input is zero (exact zeros stay
-    exact, so a zero direction keeps exactly zero slopes)."""
-    return jnp.where(jnp.any(inputs != 0, axis=axis), ETA * n, 0.0)
+def _underflow(inputs: Array | tuple[Array, ...], n: int, axis=None) -> Array:
+    """Slack for underflow in a sum of ``n`` products: none where every input (an array, or a tuple of
+    them: not concatenated, which batched would copy them) is zero (exact zeros stay exact, so a zero
+    direction keeps exactly zero slopes)."""
+    parts = inputs if isinstance(inputs, tuple) else (inputs,)
+    nonzero = jnp.any(jnp.stack([jnp.any(p != 0, axis=axis) for p in parts]), axis=0)
+    return jnp.where(nonzero, ETA * n, 0.0)
 
 
 def _two_sum(a: Array, b: Array) -> tuple[Array, Array]:
@@ -145,7 +148,7 @@ def _dot2(x: Array, W: Array, b: Array) -> tuple[Array, Array]:
     # The error terms sum to within g * mag; the last addition rounds once. Products of parts may
     # underflow (tiny units): a slack per product.
     err = (U * jnp.abs(total) + g * mag + dropped * (1 + 2 * _gamma(n))  # (the sums of |.| rounded down)
-           + _underflow(jnp.concatenate([x, b]), len(E) * (n + 8)))
+           + _underflow((x, b), len(E) * (n + 8)))
     return total, err * (1 + 8 * U)
 
 
