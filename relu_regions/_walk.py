@@ -88,8 +88,10 @@ def _underflow(inputs: Array | tuple[Array, ...], n: int, axis=None) -> Array:
     """Slack for underflow in a sum of ``n`` products: none where every input (an array, or a tuple of
     them: not concatenated, which batched would copy them) is zero (exact zeros stay exact, so a zero
     direction keeps exactly zero slopes)."""
-    parts = inputs if isinstance(inputs, tuple) else (inputs,)
-    nonzero = jnp.any(jnp.stack([jnp.any(p != 0, axis=axis) for p in parts]), axis=0)
+    first, *rest = inputs if isinstance(inputs, tuple) else (inputs,)
+    nonzero = jnp.any(first != 0, axis=axis)
+    for part in rest:
+        nonzero = nonzero | jnp.any(part != 0, axis=axis)
     return jnp.where(nonzero, ETA * n, 0.0)
 
 
