@@ -33,7 +33,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import Array
 
-from relu_regions._walk import Ray
+from relu_regions._walk import ALL_LABELS_MAX, Ray
 
 F32 = jnp.float32
 
@@ -43,9 +43,6 @@ def _mm(a: Array, b: Array) -> Array:
     return jnp.matmul(a, b, precision=jax.lax.Precision.HIGHEST)
 
 
-ALL_LABELS_MAX = 16
-"""Up to this many classes the margins' radii of every label come from one matrix product (``n_L^2``
-columns; faster than a product per lane with its own label's matrix), beyond it from the lane's own."""
 TINY = 1e-30
 """Absolute slack (covers float32 underflow and flushed subnormals)."""
 

@@ -14,9 +14,10 @@ class EngineConfig:
     step together (the rest certify). small: batches of at most this many rays on one device walk every
     side in its own lane of a plain vmapped loop (no queue to gain from; it compiles faster).
 
-    ``None`` picks by the device: on CPUs few lanes (128 and 32: every lane costs work at every step, and
-    more lanes only wait for the slowest; measured on 2 cores, ``benchmarks/speed.py``), on accelerators
-    many (2048 and 256, to fill the device; not measured here).
+    ``None`` picks by the device: on CPUs few lanes (192 and 24: every lane costs work at every step, and
+    more lanes only wait for the slowest; a region step costs about four certification attempts, so few
+    lanes walk; measured on 2 cores, ``benchmarks/speed.py``), on accelerators many (2048 and 256, to fill
+    the device; not measured here).
     """
 
     lanes: int | None = None
@@ -34,7 +35,7 @@ class EngineConfig:
     def resolved(self, platform: str) -> tuple[int, int]:
         """``(lanes, walk_lanes)`` for a device of ``platform`` (``"cpu"``, ``"gpu"``, ...)."""
         cpu = platform == "cpu"
-        return (self.lanes or (128 if cpu else 2048)), (self.walk_lanes or (32 if cpu else 256))
+        return (self.lanes or (192 if cpu else 2048)), (self.walk_lanes or (24 if cpu else 256))
 
     def second_tier(self, platform: str) -> "EngineConfig":
         """The settings for the second tier, which walks the few rays plain float64 could not certify (a

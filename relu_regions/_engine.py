@@ -19,8 +19,9 @@ lanes are handed over from one chunk of rays to the next (:func:`relu_regions._q
   no livelock); then it certifies again. Only the float64 walk decides where
   a GI ends (the certificate only skips stretches proven free of change), so ends, overtaking classes and
   tie handling are the walker's; the regions inside certified stretches are not visited, so the number of
-  boundaries crossed is not known (reported as -1). Walking lanes are gathered into a sub-batch of
-  ``walk_lanes`` per step, so the float64 work is spent only on them.
+  boundaries crossed is not known (reported as -1). Each step gathers up to ``walk_lanes`` walking lanes
+  and up to ``n_lanes - walk_lanes`` certifying lanes into two sub-batches, so no work is spent on a lane
+  for the other kind of step (the rest wait a step).
 
 Infinite ``T``: the unbounded end is certified once per problem, before the walk, in the variable
 ``u = 1 / t`` (``margin_bounds(..., tail=True)``): a certified ``u`` in ``[0, U]`` clears every
@@ -46,17 +47,22 @@ A failed attempt has ``room <= 1``, so with ``THETA < 1`` it shrinks the stretch
 ``sqrt(THETA)``: failed attempts reach ``h_min`` (and a walk bout) in a bounded number of steps. (With
 ``THETA >= 1`` a failing stretch could keep its length and the lane spin until ``max_steps``.)"""
 STEP_MIN, STEP_MAX = 0.25, 2.0
-H_MIN_REL = 2.0**-6
+H_MIN_REL = 2.0**-8
 """``h_min`` relative to the scale of a finite side: ``Tc``, or the last first-layer root if that comes
 first (not below ``H_MIN_REL * Tc``); ``H_MIN_REL_INF`` relative to ``Tc`` for an infinite side, whose cap
-lies far beyond the region where classes change."""
-H_MIN_REL_INF = 2.0**-12
-ROOTS_WALK = 2
+lies far beyond the region where classes change. A region step costs about four certification attempts
+(float64, with error bounds; measured on 2 CPU cores), so certification goes on close to a class change:
+on 2,000 MNIST rays per network and range these (with ``ROOTS_WALK = 0``) cut the lanes' counted work by
+15-41% against ``2^-6``, ``2^-12`` and 2 (``benchmarks/README.md``)."""
+H_MIN_REL_INF = 2.0**-19
+ROOTS_WALK = 0
 """After a failed attempt, a stretch where at most this many first-layer units switch is walked."""
 
 
 class Problems(NamedTuple):
-    """Side problems, ``P`` of them: ``ray`` (:class:`Ray` of ``(P, n_1)`` float64 arrays), ``T`` ``(P,)``,
+    """Side problems, ``P = 2 B`` of them, of ``B`` rays: ``ray`` (:class:`Ray` of ``(B, n_1)`` float64
+    arrays; problem ``i < B`` walks ray ``i`` forwards, problem ``B + i`` backwards, see :func:`side_rays`:
+    not stored twice, which would copy every first layer), ``T`` ``(P,)``,
     ``label`` ``(P,)`` int32; for the certified walk (:func:`with_caps`) ``Tc`` ``(P,)``, how far
     certification goes, and ``tail`` ``(P,)``, whether ``[Tc, T]`` is already certified; ``start`` ``(P,)``
     (certified walk only; None: 0) where the walk starts, ``[0, start]`` being certified free of class
@@ -102,6 +108,14 @@ class Lane(NamedTuple):
     n: Array  # certification attempts and region steps so far
 
 
+def side_rays(problems: Problems, idx: Array) -> Ray:
+    """The rays of side problems ``idx`` ``(k,)`` (rows ``(k, n_1)``), walked backwards for ``idx >= B``."""
+    B = problems.ray.a.shape[0]
+    back = idx >= B
+    ray = jax.tree.map(lambda x: x[jnp.where(back, idx - B, idx)], problems.ray)
+    return ray._replace(s=jnp.where(back[:, None], -ray.s, ray.s))
+
+
 def _roots(ray: Ray) -> Array:
     """Where each first-layer unit switches along the ray, ``(..., n_1)`` (NaN for a constant unit)."""
     return jnp.where(ray.s != 0, -ray.a / jnp.where(ray.s != 0, ray.s, 1), jnp.nan)
@@ -132,14 +146,15 @@ def with_caps(cp: CertParams, problems: Problems) -> Problems:
     is computed only when some side is infinite."""
     T = problems.T
     inf = jnp.isinf(T)
-    Tc, tail = jax.lax.cond(jnp.any(inf),
-                            lambda: jax.vmap(_tail_cap, in_axes=(None, 0, 0))(cp, problems.ray, problems.label),
-                            lambda: (T, jnp.zeros(T.shape, bool)))
+    tail_cap = lambda: jax.vmap(_tail_cap, in_axes=(None, 0, 0))(cp, side_rays(problems, jnp.arange(T.shape[0])),
+                                                                 problems.label)
+    Tc, tail = jax.lax.cond(jnp.any(inf), tail_cap, lambda: (T, jnp.zeros(T.shape, bool)))
     return problems._replace(Tc=jnp.where(inf, Tc, T), tail=jnp.where(inf, tail, False))
 
 
 def _init(params, problems: Problems, idx: Array, certify: bool) -> Lane:
-    ray, T, label = jax.tree.map(lambda x: x[idx], (problems.ray, problems.T, problems.label))
+    ray = side_rays(problems, idx)
+    T, label = problems.T[idx], problems.label[idx]
     n = idx.shape[0]
     dtype = ray.a.dtype
     zero = jnp.zeros(n, dtype)
@@ -168,8 +183,8 @@ def _walk(params, lane: Lane) -> tuple[Lane, Array]:
 
 
 def _few_roots(ray: Ray, a: Array, b: Array) -> Array:
-    """Whether at most ``ROOTS_WALK`` first-layer units switch on ``(a, b)`` (per lane): walking the
-    stretch region by region is then cheaper than more certification attempts."""
+    """Whether at most ``ROOTS_WALK`` first-layer units switch on ``(a, b)`` (per lane): the stretch then
+    holds few regions, and walking them is cheaper than more certification attempts."""
     root = _roots(ray)
     inside = (root > a[:, None]) & (root < b[:, None])  # NaN (constant units) is never inside
     return jnp.sum(inside, axis=-1) <= ROOTS_WALK
@@ -214,24 +229,36 @@ def _step_counting(params, max_steps: int):
     return step
 
 
+_MOVING = ("walking", "h", "limit", "step", "n")
+"""The :class:`Lane` fields a certification attempt or a region step changes (the rest is the problem)."""
+
+
+def _on_some(fn, lane: Lane, mask: Array, size: int, out: Lane, done: Array) -> tuple[Lane, Array]:
+    """Apply ``fn`` (lanes -> (lanes, done)) to the first ``size`` lanes where ``mask``, gathered into a
+    sub-batch so its work is spent only on them; their moving fields go into ``out`` and ``done``."""
+    n = mask.shape[0]
+    sel = jnp.nonzero(mask, size=size, fill_value=n)[0]
+    new, new_done = fn(jax.tree.map(lambda x: x[jnp.minimum(sel, n - 1)], lane))
+    moved = {f: jax.tree.map(lambda o, w: o.at[sel].set(w, mode="drop"), getattr(out, f), getattr(new, f))
+             for f in _MOVING}
+    return out._replace(**moved), done.at[sel].set(new_done, mode="drop")
+
+
 def _step_certified(params, cp: CertParams, max_steps: int, walk_lanes: int):
     def step(lane: Lane, active: Array):
         n = lane.walking.shape[0]
         certifying = active & ~lane.walking
         walking = active & lane.walking
-        c_lane, c_done = _certify(params, cp, lane)
-        out = select(certifying, c_lane, lane)
-        done = certifying & c_done
         if walk_lanes >= n:
+            c_lane, c_done = _certify(params, cp, lane)
+            out = select(certifying, c_lane, lane)
             w_lane, w_done = _walk(params, lane)
             out = select(walking, w_lane, out)
-            done = done | (walking & w_done)
+            done = (certifying & c_done) | (walking & w_done)
         else:
-            sel = jnp.nonzero(walking, size=walk_lanes, fill_value=n)[0]
-            take = jnp.minimum(sel, n - 1)
-            w_lane, w_done = _walk(params, jax.tree.map(lambda x: x[take], lane))
-            out = jax.tree.map(lambda o, w: o.at[sel].set(w, mode="drop"), out, w_lane)
-            done = done.at[sel].set(w_done, mode="drop")
+            done = jnp.zeros_like(active)
+            out, done = _on_some(lambda l: _certify(params, cp, l), lane, certifying, n - walk_lanes, lane, done)
+            out, done = _on_some(lambda l: _walk(params, l), lane, walking, walk_lanes, out, done)
         return out, done | (active & (out.n >= max_steps))
     return step
 

@@ -214,7 +214,7 @@ def exact_intervals(params, xs, ds, t_min=-1.0, t_max=2.0, *, max_steps: int = 1
         empty_f, empty_i = np.zeros(0), np.zeros(0, np.int64)
         return Interval(empty_f, empty_f, empty_f, empty_i, empty_i, empty_i, empty_i, np.zeros(0, bool),
                         np.zeros(0, bool))
-    xs, ds = xs.astype(np.float64), ds.astype(np.float64)
+    xs, ds = np.asarray(xs, np.float64), np.asarray(ds, np.float64)  # no copy if float64 already
     with jax.enable_x64(True):
         p64 = cast_params(net, jnp.float64)
         cp = prepare(p64) if certify else None

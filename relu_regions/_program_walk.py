@@ -171,7 +171,7 @@ def step(prog, lay: _Layout, x, d, T, label, st: Walk, mode: str) -> tuple[Walk,
     else:
         tie_c = jnp.zeros_like(own)
     out, dout = jnp.ravel(a.out), jnp.ravel(a.dout)
-    mg = Margins(out[label] - out, dout[label] - dout, None, None)
+    mg = Margins(out[label] - out, dout[label] - dout, None, None, None)
     if mode == "pieces":
         dt_change, who = jnp.asarray(jnp.inf, t.dtype), jnp.int32(-1)
     else:

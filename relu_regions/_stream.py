@@ -16,9 +16,9 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from relu_regions._config import EngineConfig
-from relu_regions._engine import Problems, Sides, advance, empty_sides, idle_lanes, with_caps
+from relu_regions._engine import Problems, Sides, advance, empty_sides, idle_lanes, side_rays, with_caps
 from relu_regions._sharding import per_device, shard_rows
-from relu_regions._walk import first_layer, label_of, reverse, walk_to_class_change
+from relu_regions._walk import first_layer, label_of, walk_to_class_change
 
 def side_problems(params, xs, ds, t_min, t_max, accurate: bool = False, resume=None) -> tuple[jax.Array, Problems]:
     """Labels ``(B,)`` and the ``2B`` side problems of rays ``xs + t ds`` (``(B, n_0)``): forwards to
@@ -33,8 +33,7 @@ def side_problems(params, xs, ds, t_min, t_max, accurate: bool = False, resume=N
         fwd, bwd, given = resume
         label = jnp.where(given >= 0, given, label).astype(label.dtype)
         start = jnp.where(jnp.concatenate([given, given]) >= 0, jnp.concatenate([fwd, bwd]), 0.0)
-    both = jax.tree.map(lambda f, b: jnp.concatenate([f, b]), ray, reverse(ray))
-    problems = Problems(both, jnp.concatenate([t_max, -t_min]), jnp.concatenate([label, label]), start=start)
+    problems = Problems(ray, jnp.concatenate([t_max, -t_min]), jnp.concatenate([label, label]), start=start)
     return label, problems
 
 
@@ -68,15 +67,39 @@ def _advance_local(params, cp, problems, n_new, lanes, carried, *, walk_lanes, m
 def _walk_small(params, xs, ds, t_min, t_max, max_steps, accurate=False):
     label, problems = side_problems(params, xs, ds, t_min, t_max, accurate)
     walk = jax.vmap(walk_to_class_change, in_axes=(None, 0, 0, 0, None))
-    sides = Sides(*walk(params, problems.ray, problems.T, problems.label, max_steps))
+    rays = side_rays(problems, jnp.arange(problems.T.shape[0]))
+    sides = Sides(*walk(params, rays, problems.T, problems.label, max_steps))
     return jax.tree.map(lambda a: a.reshape(2, -1).T, sides), label
 
 
+ALIGN = 64
+"""Byte alignment under which XLA's CPU client uses a numpy array in place instead of copying it."""
+
+
+def _aligned(a: np.ndarray, rows: int | None = None) -> np.ndarray:
+    """``a`` itself if C-contiguous and ``ALIGN``-byte aligned (and ``rows`` is None or its length), else an
+    aligned copy zero-padded to ``rows`` rows: one host copy at most, so the device never copies the
+    rays again (each fresh megabyte costs page faults, which dominated the first layer on small VMs)."""
+    rows = a.shape[0] if rows is None else rows
+    if rows == a.shape[0] and a.flags.c_contiguous and a.ctypes.data % ALIGN == 0:
+        return a
+    nbytes = rows * a[:1].nbytes if a.ndim > 1 else rows * a.itemsize
+    buf = np.empty(nbytes + ALIGN, np.uint8)
+    off = -buf.ctypes.data % ALIGN
+    out = buf[off:off + nbytes].view(a.dtype).reshape((rows,) + a.shape[1:])
+    out[: a.shape[0]] = a
+    out[a.shape[0]:] = 0
+    return out
+
+
 def lane_counts(chunk: int, certify: bool, config: EngineConfig, platform: str) -> tuple[int, int]:
-    """``(n_lanes, walk_lanes)`` per device for ``chunk`` rays per device on devices of ``platform``."""
+    """``(n_lanes, walk_lanes)`` per device for ``chunk`` rays per device on devices of ``platform``. A chunk
+    with fewer sides than lanes keeps the configured split between walking and certifying lanes."""
     lanes, walk_lanes = config.resolved(platform)
     n_lanes = min(lanes, 2 * chunk)
-    return n_lanes, (min(walk_lanes, n_lanes) if certify else n_lanes)
+    if not certify:
+        return n_lanes, n_lanes
+    return n_lanes, max(1, min(walk_lanes, walk_lanes * n_lanes // lanes))
 
 
 @partial(jax.jit, static_argnames=("n_lanes", "mesh"))
@@ -131,10 +154,9 @@ def solve_rays(params, cp, arrays, *, batch_size: int, max_steps: int, config: E
     n_lanes, walk_lanes = lane_counts(per_dev, cp is not None, config, platform)
     starts = list(range(0, n, chunk))
 
-    def padded(start):
+    def padded(start):  # a view of the rows where it is aligned, else one aligned copy
         stop = min(start + chunk, n)
-        pad = chunk - (stop - start)
-        rows = [np.pad(a[start:stop], ((0, pad),) + ((0, 0),) * (a.ndim - 1)) for a in arrays]
+        rows = [_aligned(a[start:stop], chunk) for a in arrays]
         return rows if mesh is None else shard_rows(mesh, rows)
 
     n_new = np.full(n_dev, 2 * per_dev, np.int32)

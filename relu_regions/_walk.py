@@ -202,23 +202,37 @@ def exit_step(region: Region) -> tuple[Array, tuple[Array, ...]]:
     return dt_exit, tuple((dt == dt_exit) & jnp.isfinite(dt) for dt in dts)
 
 
+ALL_LABELS_MAX = 16
+"""Up to this many classes the difference weights of every label are formed at once (``n_L^2`` columns,
+from the weights alone) and rays' products with them are one dense product; beyond, each ray forms its
+own label's ``n_L`` columns, so memory and time stay linear in the number of classes."""
+
+
 class Margins(NamedTuple):
     """The label's margins ``f_c - f_j`` on the region: ``m + s dm`` at ``t + s``, ``(n_L,)`` each, with the
-    label's difference weights ``D = W_L[:, c] - W_L`` and ``db = b_L[c] - b_L``."""
+    difference weights ``D`` and ``db = b_L[c] - b_L``: ``D[:, cols]`` ``= W_L[:, c] - W_L`` (``D`` holds
+    every label's columns with few classes, see ``ALL_LABELS_MAX``, else the label's own)."""
 
     m: Array
     dm: Array
     D: Array
     db: Array
+    cols: Array
 
 
 def margins(params, region: Region, label: Array) -> Margins:
     """Margins of ``label`` over every class, computed from row differences of the last layer."""
     W, b = params[-1]
-    D = W[:, label][:, None] - W
+    n, k = W.shape
+    if k <= ALL_LABELS_MAX:  # column c k + j: W_L[:, c] - W_L[:, j]
+        D = (W[:, :, None] - W[:, None, :]).reshape(n, k * k)
+        cols = label * k + jnp.arange(k)
+    else:
+        D = W[:, label][:, None] - W
+        cols = jnp.arange(k)
     db = b[label] - b
-    mm2 = mm(jnp.stack([region.h, region.hs]), D)
-    return Margins(mm2[0] + db, mm2[1], D, db)
+    mm2 = mm(jnp.stack([region.h, region.hs]), D)[:, cols]
+    return Margins(mm2[0] + db, mm2[1], D, db, cols)
 
 
 class Bounds(NamedTuple):
@@ -264,7 +278,7 @@ def error_bounds(params, ray: Ray, t: Array, region: Region, mg: Margins, tau: A
     n = mg.D.shape[0]
     g = _gamma(n + 2)
     rows = jnp.stack([eh + g * jnp.abs(region.h), ehs + g * jnp.abs(region.hs)])
-    E = mm(rows, jnp.abs(mg.D)) * (1 + g) + _underflow(rows, n + 3, axis=1)[:, None]
+    E = mm(rows, jnp.abs(mg.D))[:, mg.cols] * (1 + g) + _underflow(rows, n + 3, axis=1)[:, None]
     Am = E[0] + g * jnp.abs(mg.db) + 8 * U * jnp.abs(mg.m) + ETA
     Bm = E[1] + 8 * U * jnp.abs(mg.dm)
     return Bounds(tuple(ezs), tuple(ess), Am * (1 + 8 * U), Bm * (1 + 8 * U))
@@ -530,7 +544,7 @@ def walk_regions(params, ray: Ray, T: Array, capacity: int) -> Trace:
         region = region_ahead(params, ray, t, pinned)
         dt_exit, triggers = exit_step(region)
         fg = mm(jnp.stack([region.h, region.hs]), W)
-        logits = Margins(fg[0] + b, fg[1], W, b)
+        logits = Margins(fg[0] + b, fg[1], W, b, jnp.arange(n_out))
         pattern = jnp.concatenate(region.masks) if region.masks else jnp.zeros((0,), bool)
         buf = (buf[0].at[k].set(t), buf[1].at[k].set(logits.m), buf[2].at[k].set(logits.dm),
                buf[3].at[k].set(pattern))

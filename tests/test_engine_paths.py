@@ -123,13 +123,17 @@ def _bounds_hold(params, xs, ds, a, b, label_at, tail: bool) -> int:
 
 @pytest.fixture(params=["all labels", "own label"])
 def radius_path(request, monkeypatch):
-    """Both ways of forming the margins' radii (:data:`relu_regions._certify.ALL_LABELS_MAX`): one product
-    for every label (few classes), or each lane its own label's matrix (many classes)."""
-    from relu_regions import _certify
+    """Both ways of forming the margins and their radii (:data:`relu_regions._walk.ALL_LABELS_MAX`), in the
+    certifier and in the walk: one product for every label (few classes), or each lane its own label's
+    difference matrix (many classes)."""
+    from relu_regions import _certify, _walk
 
     if request.param == "own label":
         monkeypatch.setattr(_certify, "ALL_LABELS_MAX", 0)
-    return request.param
+        monkeypatch.setattr(_walk, "ALL_LABELS_MAX", 0)
+    jax.clear_caches()  # the constant is read when tracing: kernels traced with the other value must go
+    yield request.param
+    jax.clear_caches()
 
 
 @pytest.mark.parametrize("scale", [1.0, 1e3])
@@ -155,7 +159,7 @@ def test_tail_bounds_are_sound(rng, scale, radius_path):
     assert _bounds_hold(params, xs, ds, a, b, b, tail=True) > 30, "the test should include certified stretches"
 
 
-def test_fast_path_on_random_nets_matches_reference(rng):
+def test_fast_path_on_random_nets_matches_reference(rng, radius_path):
     for sizes, scale, n in (([3, 5, 5, 3], 1.0, 60), ([10, 32, 32, 32, 6], None, 30)):
         params = random_net(rng, sizes, scale)
         xs, ds = rng.normal(size=(n, sizes[0])), rng.normal(size=(n, sizes[0]))
@@ -238,6 +242,40 @@ def test_queue_results_do_not_depend_on_chunking(rng):
         np.testing.assert_allclose(r.hi, ref.hi, rtol=1e-9, atol=0)
 
 
+def test_lane_counts_keep_the_split_on_small_chunks():
+    from relu_regions._stream import lane_counts
+
+    config = rr.EngineConfig(lanes=192, walk_lanes=24)
+    assert lane_counts(4096, True, config, "cpu") == (192, 24)
+    assert lane_counts(13, True, config, "cpu") == (26, 3)  # not 24 walking lanes and 2 certifying
+    assert lane_counts(1, True, config, "cpu") == (2, 1)
+    assert lane_counts(13, False, config, "cpu") == (26, 26)
+
+
+def test_steps_change_only_the_moving_lane_fields(rng):
+    """The fast path gathers lanes for each kind of step and writes back only ``_engine._MOVING``: a field
+    a step changes that is not listed there would be lost."""
+    from relu_regions import _engine
+    from relu_regions._stream import side_problems
+
+    params = random_net(rng, [5, 12, 12, 3])
+    xs, ds = rng.normal(size=(6, 5)), rng.normal(size=(6, 5))
+    with jax.enable_x64(True):
+        p64 = cast_params(params, jnp.float64)
+        cp = prepare(p64)
+        _, problems = side_problems(p64, jnp.asarray(xs), jnp.asarray(ds), jnp.full(6, -1.0), jnp.full(6, 2.0))
+        lane = _engine._init(p64, _engine.with_caps(cp, problems), jnp.arange(12), True)
+        for new, _ in (_engine._certify(p64, cp, lane), _engine._walk(p64, lane)):
+            for field in lane._fields:
+                if field not in _engine._MOVING:
+                    for a, b in zip(jax.tree.leaves(getattr(lane, field)), jax.tree.leaves(getattr(new, field))):
+                        np.testing.assert_array_equal(a, b, err_msg=field)
+        changed = [f for f in _engine._MOVING if any(np.any(np.asarray(a) != np.asarray(b)) for a, b in
+                                                      zip(jax.tree.leaves(getattr(lane, f)),
+                                                          jax.tree.leaves(getattr(_engine._certify(p64, cp, lane)[0], f))))]
+        assert "step" in changed and "n" in changed
+
+
 def test_fast_path_flags_unfinished_rays(rng):
     params = random_net(rng, [4, 32, 32, 3])
     x, d = rng.normal(size=4), rng.normal(size=4) * 50
@@ -256,7 +294,7 @@ def test_real_mnist_rays_fast_path(mnist_rays, rng):
 
 
 def test_second_tier_uses_fewer_lanes_never_more_than_asked():
-    assert rr.EngineConfig().second_tier("cpu").resolved("cpu") == (32, 16)
+    assert rr.EngineConfig().second_tier("cpu").resolved("cpu") == (48, 12)
     assert rr.EngineConfig().second_tier("gpu").resolved("gpu") == (512, 128)
     assert rr.EngineConfig(lanes=6, walk_lanes=2, small=0).second_tier("cpu") == rr.EngineConfig(6, 2, 0)
     assert rr.EngineConfig(lanes=64, walk_lanes=16, small=5).second_tier("cpu") == rr.EngineConfig(16, 8, 5)
