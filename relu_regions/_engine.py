@@ -51,9 +51,8 @@ H_MIN_REL = 2.0**-8
 """``h_min`` relative to the scale of a finite side: ``Tc``, or the last first-layer root if that comes
 first (not below ``H_MIN_REL * Tc``); ``H_MIN_REL_INF`` relative to ``Tc`` for an infinite side, whose cap
 lies far beyond the region where classes change. A region step costs about four certification attempts
-(float64, with error bounds; measured on 2 CPU cores), so certification goes on close to a class change:
-on 2,000 MNIST rays per network and range these (with ``ROOTS_WALK = 0``) cut the lanes' counted work by
-15-41% against ``2^-6``, ``2^-12`` and 2 (``benchmarks/README.md``)."""
+(float64, with error bounds; hand-timed on 2 CPU cores), so certification goes on close to a class change
+(what that saved on 2,000 MNIST rays: the main README, "Benchmarks")."""
 H_MIN_REL_INF = 2.0**-19
 ROOTS_WALK = 0
 """After a failed attempt, a stretch where at most this many first-layer units switch is walked."""
@@ -183,8 +182,8 @@ def _walk(params, lane: Lane) -> tuple[Lane, Array]:
 
 
 def _few_roots(ray: Ray, a: Array, b: Array) -> Array:
-    """Whether at most ``ROOTS_WALK`` first-layer units switch on ``(a, b)`` (per lane): the stretch then
-    holds few regions, and walking them is cheaper than more certification attempts."""
+    """Whether at most ``ROOTS_WALK`` first-layer units switch on ``(a, b)`` (per lane): the first layer's
+    pattern then hardly changes there, and walking is likely cheaper than more certification attempts."""
     root = _roots(ray)
     inside = (root > a[:, None]) & (root < b[:, None])  # NaN (constant units) is never inside
     return jnp.sum(inside, axis=-1) <= ROOTS_WALK
@@ -229,8 +228,10 @@ def _step_counting(params, max_steps: int):
     return step
 
 
-_MOVING = ("walking", "h", "limit", "step", "n")
-"""The :class:`Lane` fields a certification attempt or a region step changes (the rest is the problem)."""
+_FIXED = ("ray", "T", "Tc", "tail", "label", "h_min")
+"""The :class:`Lane` fields that hold the problem: no step changes them."""
+_MOVING = tuple(f for f in Lane._fields if f not in _FIXED)
+"""The fields a certification attempt or a region step may change (every field not listed as fixed)."""
 
 
 def _on_some(fn, lane: Lane, mask: Array, size: int, out: Lane, done: Array) -> tuple[Lane, Array]:

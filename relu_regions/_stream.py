@@ -76,11 +76,10 @@ ALIGN = 64
 """Byte alignment under which XLA's CPU client uses a numpy array in place instead of copying it."""
 
 
-def _aligned(a: np.ndarray, rows: int | None = None) -> np.ndarray:
-    """``a`` itself if C-contiguous and ``ALIGN``-byte aligned (and ``rows`` is None or its length), else an
-    aligned copy zero-padded to ``rows`` rows: one host copy at most, so the device never copies the
-    rays again (each fresh megabyte costs page faults, which dominated the first layer on small VMs)."""
-    rows = a.shape[0] if rows is None else rows
+def _aligned(a: np.ndarray, rows: int) -> np.ndarray:
+    """``a`` itself if it has ``rows`` rows and is C-contiguous and ``ALIGN``-byte aligned, else an aligned
+    copy zero-padded to ``rows`` rows: one host copy at most, so the device never copies the rays again
+    (each fresh megabyte costs page faults, which dominated the first layer on small VMs)."""
     if rows == a.shape[0] and a.flags.c_contiguous and a.ctypes.data % ALIGN == 0:
         return a
     nbytes = rows * a[:1].nbytes if a.ndim > 1 else rows * a.itemsize
@@ -99,7 +98,7 @@ def lane_counts(chunk: int, certify: bool, config: EngineConfig, platform: str) 
     n_lanes = min(lanes, 2 * chunk)
     if not certify:
         return n_lanes, n_lanes
-    return n_lanes, max(1, min(walk_lanes, walk_lanes * n_lanes // lanes))
+    return n_lanes, max(1, walk_lanes * n_lanes // lanes)
 
 
 @partial(jax.jit, static_argnames=("n_lanes", "mesh"))

@@ -221,7 +221,7 @@ class Margins(NamedTuple):
 
 
 def margins(params, region: Region, label: Array) -> Margins:
-    """Margins of ``label`` over every class, computed from row differences of the last layer."""
+    """Margins of ``label`` over every class, computed from column differences of the last layer's weights."""
     W, b = params[-1]
     n, k = W.shape
     if k <= ALL_LABELS_MAX:  # column c k + j: W_L[:, c] - W_L[:, j]

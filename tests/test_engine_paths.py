@@ -253,8 +253,9 @@ def test_lane_counts_keep_the_split_on_small_chunks():
 
 
 def test_steps_change_only_the_moving_lane_fields(rng):
-    """The fast path gathers lanes for each kind of step and writes back only ``_engine._MOVING``: a field
-    a step changes that is not listed there would be lost."""
+    """The fast path gathers lanes for each kind of step and writes back only ``_engine._MOVING`` (every
+    field but the problem's, ``_FIXED``): no step may change a fixed field, and the bout limit, set only
+    when a lane starts walking, must be among those written back."""
     from relu_regions import _engine
     from relu_regions._stream import side_problems
 
@@ -265,15 +266,32 @@ def test_steps_change_only_the_moving_lane_fields(rng):
         cp = prepare(p64)
         _, problems = side_problems(p64, jnp.asarray(xs), jnp.asarray(ds), jnp.full(6, -1.0), jnp.full(6, 2.0))
         lane = _engine._init(p64, _engine.with_caps(cp, problems), jnp.arange(12), True)
-        for new, _ in (_engine._certify(p64, cp, lane), _engine._walk(p64, lane)):
-            for field in lane._fields:
-                if field not in _engine._MOVING:
-                    for a, b in zip(jax.tree.leaves(getattr(lane, field)), jax.tree.leaves(getattr(new, field))):
-                        np.testing.assert_array_equal(a, b, err_msg=field)
-        changed = [f for f in _engine._MOVING if any(np.any(np.asarray(a) != np.asarray(b)) for a, b in
-                                                      zip(jax.tree.leaves(getattr(lane, f)),
-                                                          jax.tree.leaves(getattr(_engine._certify(p64, cp, lane)[0], f))))]
-        assert "step" in changed and "n" in changed
+        lane = lane._replace(h=lane.h / 2, h_min=lane.h)  # every unfinished attempt now starts a walk bout
+        certified, _ = _engine._certify(p64, cp, lane)
+        walked, _ = _engine._walk(p64, lane)
+    leaves = lambda lane, f: [np.asarray(v) for v in jax.tree.leaves(getattr(lane, f))]
+    for new in (certified, walked):
+        for field in _engine._FIXED:
+            for a, b in zip(leaves(lane, field), leaves(new, field)):
+                np.testing.assert_array_equal(a, b, err_msg=field)
+    assert np.any(np.asarray(certified.walking)) and np.any(leaves(certified, "limit")[0] != leaves(lane, "limit")[0])
+
+
+def test_aligned_rows_copy_only_when_needed():
+    from relu_regions._stream import ALIGN, _aligned
+
+    buf = np.zeros(10 * 8 + ALIGN, np.uint8)
+    off = -buf.ctypes.data % ALIGN
+    a = buf[off:off + 80].view(np.float64).reshape(10, 1)
+    a[:, 0] = np.arange(10.0)
+    assert _aligned(a, 10) is a  # aligned and whole: used in place
+    misaligned = buf[off + 8:off + 80].view(np.float64).reshape(9, 1)
+    cases = [(misaligned, 9), (np.asfortranarray(np.arange(12.0).reshape(4, 3)), 4), (a[:7], 10)]
+    for v, rows in cases:
+        out = _aligned(v, rows)
+        assert out is not v and out.ctypes.data % ALIGN == 0 and out.flags.c_contiguous and out.shape[0] == rows
+        np.testing.assert_array_equal(out[: len(v)], v)
+        assert not np.any(out[len(v):])
 
 
 def test_fast_path_flags_unfinished_rays(rng):
