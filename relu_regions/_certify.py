@@ -33,7 +33,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import Array
 
-from relu_regions._walk import ALL_LABELS_MAX, Ray
+from relu_regions._walk import ALL_LABELS_MAX, Ray, label_differences
 
 F32 = jnp.float32
 
@@ -73,17 +73,15 @@ def prepare(params) -> CertParams:
     for W, b in params[1:-1]:
         hidden.append((W.astype(F32), jnp.abs(W).astype(F32), b.astype(F32), _gamma(W.shape[0])))
     W, b = params[-1]
-    n, k = W.shape
-    absD_all = None
-    if k <= ALL_LABELS_MAX:  # column c k + j: label c's matrix, column j
-        absD_all = jax.vmap(_label_abs_diff, in_axes=(None, 0), out_axes=1)(W, jnp.arange(k)).reshape(n, k * k)
+    absD_all = _label_abs_diff(W) if W.shape[1] <= ALL_LABELS_MAX else None
     return CertParams(tuple(hidden), W.astype(F32), jnp.abs(W).astype(F32), b.astype(F32), W,
                       _gamma(W.shape[0]), absD_all)
 
 
-def _label_abs_diff(W64: Array, label: Array) -> Array:
-    """``|W_L[:, label] - W_L|`` ``(n_{L-1}, n_L)`` from the float64 ``W_L``, rounded up to float32."""
-    return (jnp.abs(W64[:, label][:, None] - W64) * (1 + 2.0**-22)).astype(F32)
+def _label_abs_diff(W64: Array, label: Array | None = None) -> Array:
+    """``|W_L[:, label] - W_L|`` ``(n_{L-1}, n_L)`` from the float64 ``W_L``, rounded up to float32 (every
+    label's without ``label``: :func:`relu_regions._walk.label_differences`)."""
+    return (jnp.abs(label_differences(W64, label)) * (1 + 2.0**-22)).astype(F32)
 
 
 def _down(v64: Array) -> Array:

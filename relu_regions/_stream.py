@@ -8,6 +8,7 @@ this on its own contiguous share of each chunk, with its own lanes; there is no 
 
 from __future__ import annotations
 
+import math
 from functools import partial
 
 import jax
@@ -82,7 +83,7 @@ def _aligned(a: np.ndarray, rows: int) -> np.ndarray:
     (each fresh megabyte costs page faults, which dominated the first layer on small VMs)."""
     if rows == a.shape[0] and a.flags.c_contiguous and a.ctypes.data % ALIGN == 0:
         return a
-    nbytes = rows * a[:1].nbytes if a.ndim > 1 else rows * a.itemsize
+    nbytes = rows * a.itemsize * math.prod(a.shape[1:])
     buf = np.empty(nbytes + ALIGN, np.uint8)
     off = -buf.ctypes.data % ALIGN
     out = buf[off:off + nbytes].view(a.dtype).reshape((rows,) + a.shape[1:])

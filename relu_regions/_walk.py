@@ -208,6 +208,16 @@ from the weights alone) and rays' products with them are one dense product; beyo
 own label's ``n_L`` columns, so memory and time stay linear in the number of classes."""
 
 
+def label_differences(W: Array, label: Array | None = None) -> Array:
+    """Difference weights ``W_L[:, c] - W_L[:, j]`` of the last layer ``W`` ``(n_{L-1}, n_L)``: for the given
+    label ``c``, ``(n_{L-1}, n_L)`` (column ``j``); without one, every label's, ``(n_{L-1}, n_L^2)`` (column
+    ``c n_L + j``)."""
+    if label is None:
+        n, k = W.shape
+        return (W[:, :, None] - W[:, None, :]).reshape(n, k * k)
+    return W[:, label][:, None] - W
+
+
 class Margins(NamedTuple):
     """The label's margins ``f_c - f_j`` on the region: ``m + s dm`` at ``t + s``, ``(n_L,)`` each, with the
     difference weights ``D`` and ``db = b_L[c] - b_L``: ``D[:, cols]`` ``= W_L[:, c] - W_L`` (``D`` holds
@@ -224,12 +234,10 @@ def margins(params, region: Region, label: Array) -> Margins:
     """Margins of ``label`` over every class, computed from column differences of the last layer's weights."""
     W, b = params[-1]
     n, k = W.shape
-    if k <= ALL_LABELS_MAX:  # column c k + j: W_L[:, c] - W_L[:, j]
-        D = (W[:, :, None] - W[:, None, :]).reshape(n, k * k)
-        cols = label * k + jnp.arange(k)
+    if k <= ALL_LABELS_MAX:
+        D, cols = label_differences(W), label * k + jnp.arange(k)
     else:
-        D = W[:, label][:, None] - W
-        cols = jnp.arange(k)
+        D, cols = label_differences(W, label), jnp.arange(k)
     db = b[label] - b
     mm2 = mm(jnp.stack([region.h, region.hs]), D)[:, cols]
     return Margins(mm2[0] + db, mm2[1], D, db, cols)
