@@ -95,7 +95,7 @@ def _aligned(a: np.ndarray, rows: int) -> np.ndarray:
 def lane_counts(chunk: int, certify: bool, config: EngineConfig, platform: str) -> tuple[int, int]:
     """``(n_lanes, walk_lanes)`` per device for ``chunk`` rays per device on devices of ``platform``. A chunk
     with fewer sides than lanes keeps the configured split between walking and certifying lanes."""
-    lanes, walk_lanes = config.resolved(platform)
+    lanes, walk_lanes = config.resolved(platform, chunk)
     n_lanes = min(lanes, 2 * chunk)
     if not certify:
         return n_lanes, n_lanes

@@ -252,6 +252,18 @@ def test_lane_counts_keep_the_split_on_small_chunks():
     assert lane_counts(13, False, config, "cpu") == (26, 26)
 
 
+def test_default_cpu_lanes_widen_for_large_chunks():
+    from relu_regions._config import CPU_WIDE_RAYS
+    from relu_regions._stream import lane_counts
+
+    config = rr.EngineConfig()
+    assert lane_counts(CPU_WIDE_RAYS - 1, True, config, "cpu") == (192, 24)
+    assert lane_counts(CPU_WIDE_RAYS, True, config, "cpu") == (384, 48)
+    assert lane_counts(CPU_WIDE_RAYS, False, config, "cpu") == (384, 384)
+    assert lane_counts(CPU_WIDE_RAYS, True, rr.EngineConfig(lanes=100, walk_lanes=10), "cpu") == (100, 10)
+    assert lane_counts(CPU_WIDE_RAYS, True, config, "gpu") == (2000, 250)  # 2 chunk sides; not widened
+
+
 def test_steps_change_only_the_moving_lane_fields(rng):
     """The fast path gathers lanes for each kind of step and writes back only ``_engine._MOVING`` (every
     field but the problem's, ``_FIXED``): no step may change a fixed field, and the bout limit, set only
