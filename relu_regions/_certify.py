@@ -18,7 +18,7 @@ Rounding is accounted for so that the bounds hold for the exact real-arithmetic 
 weights and inputs given (the first layer's float64 values come with their own error bounds): the float32 rounding of weights, biases, products and sums is
 covered by inflating each radius by ``gamma * (|c| + r)`` with ``gamma = (fan_in + 8) 2^-23`` (about twice
 the classical ``fan_in * u`` error bound of a dot product) before the product, and the result by a
-relative ``gamma`` afterwards; infinities or NaN from overflow never certify. A stretch is certified when
+relative ``gamma`` afterwards (and subnormals read as zero by a ``FLUSH`` slack); infinities or NaN from overflow never certify. A stretch is certified when
 every margin's lower bound is positive at both ends (then on the whole stretch, the bound being affine).
 
 Functions here are for one stretch of one ray (vmap them); they take parameters from :func:`prepare`.
@@ -44,21 +44,28 @@ def _mm(a: Array, b: Array) -> Array:
 
 
 TINY = 1e-30
-"""Absolute slack (covers float32 underflow and flushed subnormals)."""
+"""Absolute slack (covers float32 underflow and flushed subnormals in results)."""
+FLUSH = 2.0**-124
+"""XLA's CPU kernels read float32 subnormals (below ``2^-126``) as zero: a weight or an enclosure entry
+that small may count as zero in a product. Each layer's radius therefore also takes ``FLUSH`` times the
+sum of ``|c| + r`` over its inputs (flushed weights) and times the largest column sum of ``|W|`` (flushed
+inputs), with room for the factor 2 of centre and radius and for rounding."""
 
 
 class CertParams(NamedTuple):
-    """Float32 copies for certification: hidden layers 2..L-1 as ``(W, |W|, b, gamma)``; the last layer's
-    ``W_L``, ``|W_L|``, ``b_L`` in float32, ``W_L`` in float64 (``W64``, for the label's margin weights)
-    and the layer's ``gamma``; for at most ``ALL_LABELS_MAX`` classes ``absD_all`` ``(n_{L-1}, n_L^2)``,
+    """Float32 copies for certification: hidden layers 2..L-1 as ``(W, |W|, b, gamma, colsum)``
+    (``colsum``: the largest column sum of ``|W|``, rounded up); the last layer's ``W_L``, ``|W_L|``,
+    ``b_L`` in float32, ``W_L`` in float64 (``W64``, for the label's margin weights), the layer's
+    ``gamma`` and ``colsum``; for at most ``ALL_LABELS_MAX`` classes ``absD_all`` ``(n_{L-1}, n_L^2)``,
     column ``c n_L + j`` holding ``|W_L[:, c] - W_L[:, j]|`` rounded up to float32 (else None)."""
 
-    hidden: tuple[tuple[Array, Array, Array, Array], ...]
+    hidden: tuple[tuple[Array, Array, Array, Array, Array], ...]
     W: Array
     absW: Array
     b: Array
     W64: Array
     gamma_last: Array
+    colsum_last: Array
     absD_all: Array | None = None
 
 
@@ -71,11 +78,21 @@ def prepare(params) -> CertParams:
     """Float32 certification parameters of a float64 network with at least one hidden layer."""
     hidden = []
     for W, b in params[1:-1]:
-        hidden.append((W.astype(F32), jnp.abs(W).astype(F32), b.astype(F32), _gamma(W.shape[0])))
+        hidden.append((W.astype(F32), jnp.abs(W).astype(F32), b.astype(F32), _gamma(W.shape[0]), _colsum(W)))
     W, b = params[-1]
     absD_all = _label_abs_diff(W) if W.shape[1] <= ALL_LABELS_MAX else None
     return CertParams(tuple(hidden), W.astype(F32), jnp.abs(W).astype(F32), b.astype(F32), W,
-                      _gamma(W.shape[0]), absD_all)
+                      _gamma(W.shape[0]), _colsum(W), absD_all)
+
+
+def _colsum(W64: Array) -> Array:
+    """The largest column sum of ``|W|`` (float64 weights), rounded up to float32 (``inf`` if beyond)."""
+    return (jnp.max(jnp.sum(jnp.abs(W64), axis=0)) * (1 + 2.0**-20)).astype(F32)
+
+
+def _flushed(c: Array, r: Array, colsum: Array) -> Array:
+    """Slack ``(2, 1)`` for float32 subnormals read as zero in ``h @ W`` with ``|h - c| <= r`` (``FLUSH``)."""
+    return FLUSH * (jnp.sum(jnp.abs(c) + r, axis=-1, keepdims=True) * (1 + 2.0**-10) + colsum)
 
 
 def _label_abs_diff(W64: Array, label: Array | None = None) -> Array:
@@ -89,12 +106,14 @@ def _down(v64: Array) -> Array:
     return (v64 - (jnp.abs(v64) * 2.0**-22 + TINY)).astype(F32)
 
 
-def _affine(c: Array, r: Array, W: Array, absW: Array, b: Array, gamma: Array) -> tuple[Array, Array]:
+def _affine(c: Array, r: Array, W: Array, absW: Array, b: Array, gamma: Array,
+            colsum: Array) -> tuple[Array, Array]:
     """Centre and radius ``(2, n)`` of ``h @ W + b`` for ``|h - c| <= r`` (rows: the stretch's two ends;
     ``b`` ``(n,)`` or ``(2, n)``)."""
+    flushed = _flushed(c, r, colsum)
     r = r + gamma * (jnp.abs(c) + r)
     zc = _mm(c, W) + b
-    zr = _mm(r, absW) * (1 + gamma) + gamma * (jnp.abs(zc) + jnp.abs(b)) + TINY
+    zr = _mm(r, absW) * (1 + gamma) + gamma * (jnp.abs(zc) + jnp.abs(b)) + flushed + TINY
     return zc, zr
 
 
@@ -134,15 +153,15 @@ def margin_bounds(cp: CertParams, ray: Ray, a: Array, b: Array, label: Array, ta
     ends = jnp.stack([a, b])[:, None]
     if tail:
         ray = Ray(ray.s, ray.a, ray.es, ray.ea)
-        cp = cp._replace(hidden=tuple((W, aW, _scaled(bias, ends), g) for W, aW, bias, g in cp.hidden),
+        cp = cp._replace(hidden=tuple((W, aW, _scaled(bias, ends), g, cs) for W, aW, bias, g, cs in cp.hidden),
                          b=_scaled(cp.b, ends))
     z = ray.a[None, :] + ends * ray.s[None, :]
     slop = (ray.ea[None, :] + jnp.abs(ends) * ray.es[None, :]
             + (jnp.abs(ray.a)[None, :] + jnp.abs(ends) * jnp.abs(ray.s)[None, :]) * 2.0**-50)
     lo, hi = _down(z - slop), -_down(-(z + slop))
-    for W, absW, bias, gamma in cp.hidden:
+    for W, absW, bias, gamma, colsum in cp.hidden:
         c, r = _relu_enclosure(lo, hi)
-        zc, zr = _affine(c, r, W, absW, bias, gamma)
+        zc, zr = _affine(c, r, W, absW, bias, gamma, colsum)
         lo, hi = zc - zr, zc + zr
     c, r = _relu_enclosure(lo, hi)
     return _margins(cp, c, r, label)
@@ -155,6 +174,7 @@ def _margins(cp: CertParams, c: Array, r: Array, label: Array) -> MarginBounds:
     the radius through the label's ``|W_L[:, label] - W_L[:, j]|`` (rounded up to float32)."""
     n = cp.b.shape[-1]
     gamma = cp.gamma_last
+    flushed = 2 * _flushed(c, r, cp.colsum_last)  # (two columns in each margin)
     r = r + gamma * (jnp.abs(c) + r)
     f = _mm(c, cp.W) + cp.b
     err = _mm(jnp.abs(c), cp.absW) + jnp.abs(cp.b)
@@ -163,7 +183,7 @@ def _margins(cp: CertParams, c: Array, r: Array, label: Array) -> MarginBounds:
         rad = _mm(r, cp.absD_all).reshape(r.shape[0], n, n)[:, label, :]
     else:
         rad = _mm(r, _label_abs_diff(cp.W64, label))
-    mr = rad * (1 + gamma) + gamma * (err[:, label, None] + err + jnp.abs(mc)) + TINY
+    mr = rad * (1 + gamma) + gamma * (err[:, label, None] + err + jnp.abs(mc)) + flushed + TINY
     other = jnp.arange(n) != label
     low = jnp.where(other, mc - mr, jnp.inf)
     return MarginBounds(low, jnp.min(jnp.where(other, mc / mr, jnp.inf)))

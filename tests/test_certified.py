@@ -20,7 +20,7 @@ from both_paths import exact_interval, exact_intervals
 from reference import reference_interval
 from test_hand_cases import residual_gain
 from relu_regions._exact import ExactNet, dyadic, exact_ray, ray_regions, to_float
-from relu_regions._walk import _dot2
+from relu_regions._walk import _dot2, first_layer, magnitude_product
 
 SETTINGS = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 SIZES = [3, 4, 4, 3]  # one architecture: one compilation for every generated case
@@ -129,9 +129,9 @@ def test_far_overflow_is_exact_or_flagged():
 
 
 def test_gi_end_beyond_float64_range_is_flagged_not_raised():
-    # f1 = 5e-324 t overtakes f0 = 1 at t = 2^1074 > the largest float64: no float64 answer exists, so the
-    # ray is flagged (exact False, NaN ends, a warning that says why), never an OverflowError.
-    params = [(np.array([[0.0, 5e-324]]), np.array([1.0, 0.0]))]
+    # f1 = 2^-1022 t overtakes f0 = 1e300 at t = 1e300 2^1022 > the largest float64: no float64 answer exists,
+    # so the ray is flagged (exact False, NaN ends, a warning that says why), never an OverflowError.
+    params = [(np.array([[0.0, 2.0**-1022]]), np.array([1e300, 0.0]))]
     with pytest.warns(RuntimeWarning, match="overflows float64"):
         R = rr.exact_intervals(params, np.zeros((1, 1)), np.ones((1, 1)), 0.0, np.inf)
     assert not R.exact[0] and np.isnan(R.hi[0]) and R.label[0] == 0
@@ -360,6 +360,66 @@ def test_compensated_first_layer_bound_holds(rng):
             for j in range(2):
                 exact = sum(Fraction(float(x[i])) * Fraction(float(W[i, j])) for i in range(n)) + Fraction(float(b[j]))
                 assert abs(Fraction(float(a[j])) - exact) <= Fraction(float(e[j]))
+
+
+@pytest.mark.parametrize("rng_range", [(-1.0, 2.0), (-np.inf, np.inf)])
+def test_weights_below_float32_range_are_not_read_as_zero(rng_range):
+    """A weight of 1e-40 is a float32 subnormal, which XLA's CPU reads as zero; times an activation of
+    1e33 it moves the margin by 0.02 a unit of t: the certifier must not clear the change at t = 0.49."""
+    params = [(np.array([[1e20]]), np.array([0.0])), (np.array([[1e-40]]), np.array([0.0])),
+              (np.array([[-1e5, 1e5]]), np.array([0.5, -0.5]))]
+    x, d = np.array([1e13]), np.array([1e15])
+    with np.errstate(invalid="ignore"):  # (the reference's bisection meets inf * 0 on the infinite range)
+        ref = reference_interval(params, x, d, *rng_range)
+    R = exact_intervals(params, np.repeat(x[None], 70, 0), np.repeat(d[None], 70, 0), *rng_range)
+    assert R.exact.all() and (R.label == ref[2]).all()
+    np.testing.assert_allclose(R.hi, ref[1], rtol=1e-9)
+    np.testing.assert_allclose(R.lo, ref[0], rtol=1e-9)
+
+
+def test_float32_magnitude_product_bounds_the_exact_one(rng):
+    """Scales from 1e-300 to 1e308, spread entries, zero rows: an upper bound (up to float64 underflow, which
+    callers' slack covers), never NaN, infinite only where the exact value overflows. (Inputs are normal
+    floats: XLA's CPU reads subnormal inputs as zero.)"""
+    with jax.enable_x64(True):
+        for k in range(150):
+            n, m = int(rng.integers(1, 40)), int(rng.integers(1, 4))
+            v = rng.standard_normal(n) * 10.0 ** rng.uniform(-300, 308) * np.where(
+                rng.random(n) < 0.3, 10.0 ** rng.uniform(-60, 0, n), 1)
+            W = rng.standard_normal((n, m)) * 10.0 ** rng.uniform(-300, 308) * np.where(
+                rng.random((n, m)) < 0.3, 10.0 ** rng.uniform(-60, 0, (n, m)), 1)
+            v[np.abs(v) < 2.0**-1022] = 0
+            W[np.abs(W) < 2.0**-1022] = 0
+            if k % 7 == 0:
+                v[:] = 0
+            if k % 5 == 0:
+                W[:, 0] = 0
+            bound = np.asarray(jax.jit(magnitude_product)(jnp.asarray(v), jnp.asarray(W)))
+            assert not np.isnan(bound).any()
+            assert bound[0] == 0 or (W[:, 0] != 0).any() and (v != 0).any()  # exact zeros stay zero
+            for j in range(m):
+                exact = sum(abs(Fraction(float(v[i]))) * abs(Fraction(float(W[i, j]))) for i in range(n))
+                if np.isinf(bound[j]):
+                    assert exact > Fraction(2) ** 1000
+                else:
+                    assert Fraction(float(bound[j])) + Fraction(2) ** -1022 >= exact
+                    assert exact == 0 or bound[j] <= float(exact) * 1.01 + 2.0**-900  # and not loose
+
+
+def test_first_layer_error_bounds_hold(rng):
+    with jax.enable_x64(True):
+        for k in range(10):
+            n = int(rng.integers(1, 800))
+            x, d = rng.random(n) * 10.0 ** rng.uniform(-5, 5), rng.normal(size=n) * 10.0 ** rng.uniform(-5, 5)
+            W = rng.normal(size=(n, 3)) * 10.0 ** rng.uniform(-3, 3, size=(n, 3))
+            b = rng.normal(size=3)
+            params = [(jnp.asarray(W), jnp.asarray(b)), (jnp.ones((3, 2)), jnp.zeros(2))]
+            ray = jax.jit(first_layer)(params, jnp.asarray(x), jnp.asarray(d))
+            for j in range(3):
+                a = sum(Fraction(float(x[i])) * Fraction(float(W[i, j])) for i in range(n)) + Fraction(float(b[j]))
+                s = sum(Fraction(float(d[i])) * Fraction(float(W[i, j])) for i in range(n))
+                assert abs(Fraction(float(ray.a[j])) - a) <= Fraction(float(ray.ea[j]))
+                assert abs(Fraction(float(ray.s[j])) - s) <= Fraction(float(ray.es[j]))
 
 
 def test_dyadic_conversion_is_exact(rng):

@@ -20,6 +20,8 @@ X, D = np.zeros(3), np.ones(3)
     ([(np.ones((3, 4)), np.zeros((4, 1)))], "rank 1"),
     ([(np.full((3, 4), np.nan), np.zeros(4))], "non-finite"),
     ([(np.ones((3, 4)), np.array([0, np.inf, 0, 0]))], "non-finite"),
+    ([(np.full((3, 4), 1e-310), np.zeros(4))], "subnormal"),  # XLA's CPU reads them as zero
+    ([(np.ones((3, 4)), np.array([0, -5e-324, 0, 0]))], "subnormal"),
     ([(np.ones((3, 4)), np.zeros(4), np.zeros(4))], "only dense layers"),
     ([(np.ones((3, 4), dtype=complex), np.zeros(4))], "real"),
     ([(np.ones((3, 4), dtype=bool), np.zeros(4))], "real"),
@@ -35,6 +37,8 @@ def test_bad_params(params, match):
     (dict(x=np.zeros((1, 3))), r"shape \(n_in,\)"),
     (dict(d=np.array([0, np.nan, 0])), "non-finite"),
     (dict(x=np.array([np.inf, 0, 0])), "non-finite"),
+    (dict(x=np.array([1e300, 2.2e-308, 0])), "subnormal"),
+    (dict(d=np.array([0, -1e-320, 1])), "subnormal"),
     (dict(t_min=0.5), "must contain 0"),
     (dict(t_max=-0.1), "must contain 0"),
     (dict(t_max=np.nan), "NaN"),
