@@ -47,14 +47,17 @@ TINY = 1e-30
 """Absolute slack (covers float32 underflow and flushed subnormals in results)."""
 FLUSH = 2.0**-124
 """XLA's CPU kernels read float32 subnormals (below ``2^-126``) as zero: a weight or an enclosure entry
-that small may count as zero in a product. Each layer's radius therefore also takes ``FLUSH`` times the
-sum of ``|c| + r`` over its inputs (flushed weights) and times the largest column sum of ``|W|`` (flushed
-inputs), with room for the factor 2 of centre and radius and for rounding."""
+that small may count as zero in a product, an error of at most ``2^-126`` times the other factor. Inputs
+read as zero: each layer's radius also takes ``FLUSH`` times the largest column sum of ``|W|`` (room for
+centre and radius). Weights read as zero: every entry of the ``|W|`` that multiplies the radius is raised
+by ``FLUSH (1 + 1 / gamma)`` (a normal float32), which adds at least ``FLUSH`` times the sum of
+``|c| + r`` over the inputs, since the radius that enters the product is at least ``r`` and
+``gamma |c|``; no reduction is needed at run time."""
 
 
 class CertParams(NamedTuple):
     """Float32 copies for certification: hidden layers 2..L-1 as ``(W, |W|, b, gamma, colsum)``
-    (``colsum``: the largest column sum of ``|W|``, rounded up); the last layer's ``W_L``, ``|W_L|``,
+    (``|W|`` raised and ``colsum``, ``FLUSH`` times the largest column sum of ``|W|``: see ``FLUSH``); the last layer's ``W_L``, ``|W_L|``,
     ``b_L`` in float32, ``W_L`` in float64 (``W64``, for the label's margin weights), the layer's
     ``gamma`` and ``colsum``; for at most ``ALL_LABELS_MAX`` classes ``absD_all`` ``(n_{L-1}, n_L^2)``,
     column ``c n_L + j`` holding ``|W_L[:, c] - W_L[:, j]|`` rounded up to float32 (else None)."""
@@ -78,27 +81,31 @@ def prepare(params) -> CertParams:
     """Float32 certification parameters of a float64 network with at least one hidden layer."""
     hidden = []
     for W, b in params[1:-1]:
-        hidden.append((W.astype(F32), jnp.abs(W).astype(F32), b.astype(F32), _gamma(W.shape[0]), _colsum(W)))
+        gamma = _gamma(W.shape[0])
+        hidden.append((W.astype(F32), _raised(jnp.abs(W), gamma), b.astype(F32), gamma, _colsum(W)))
     W, b = params[-1]
-    absD_all = _label_abs_diff(W) if W.shape[1] <= ALL_LABELS_MAX else None
+    gamma = _gamma(W.shape[0])
+    absD_all = _label_abs_diff(W, gamma=gamma) if W.shape[1] <= ALL_LABELS_MAX else None
     return CertParams(tuple(hidden), W.astype(F32), jnp.abs(W).astype(F32), b.astype(F32), W,
-                      _gamma(W.shape[0]), _colsum(W), absD_all)
+                      gamma, _colsum(W), absD_all)
+
+
+def _raised(abs64: Array, gamma: Array, factor: int = 1) -> Array:
+    """Float64 magnitudes ``|W|`` rounded up to float32 and raised by ``factor FLUSH (1 + 1 / gamma)``."""
+    eps = factor * FLUSH * (1 + 1 / gamma.astype(abs64.dtype))
+    return ((abs64 + eps) * (1 + 2.0**-22)).astype(F32)
 
 
 def _colsum(W64: Array) -> Array:
-    """The largest column sum of ``|W|`` (float64 weights), rounded up to float32 (``inf`` if beyond)."""
-    return (jnp.max(jnp.sum(jnp.abs(W64), axis=0)) * (1 + 2.0**-20)).astype(F32)
+    """``FLUSH`` times the largest column sum of ``|W|`` (float64 weights), rounded up to float32."""
+    return (jnp.max(jnp.sum(jnp.abs(W64), axis=0)) * FLUSH * (1 + 2.0**-20)).astype(F32)
 
 
-def _flushed(c: Array, r: Array, colsum: Array) -> Array:
-    """Slack ``(2, 1)`` for float32 subnormals read as zero in ``h @ W`` with ``|h - c| <= r`` (``FLUSH``)."""
-    return FLUSH * (jnp.sum(jnp.abs(c) + r, axis=-1, keepdims=True) * (1 + 2.0**-10) + colsum)
-
-
-def _label_abs_diff(W64: Array, label: Array | None = None) -> Array:
-    """``|W_L[:, label] - W_L|`` ``(n_{L-1}, n_L)`` from the float64 ``W_L``, rounded up to float32 (every
-    label's without ``label``: :func:`relu_regions._walk.label_differences`)."""
-    return (jnp.abs(label_differences(W64, label)) * (1 + 2.0**-22)).astype(F32)
+def _label_abs_diff(W64: Array, label: Array | None = None, *, gamma: Array) -> Array:
+    """``|W_L[:, label] - W_L|`` ``(n_{L-1}, n_L)`` from the float64 ``W_L``, rounded up to float32 and raised
+    for flushed weights (both columns of a margin: see ``FLUSH``); every label's without ``label``
+    (:func:`relu_regions._walk.label_differences`)."""
+    return _raised(jnp.abs(label_differences(W64, label)), gamma, factor=2)
 
 
 def _down(v64: Array) -> Array:
@@ -110,10 +117,9 @@ def _affine(c: Array, r: Array, W: Array, absW: Array, b: Array, gamma: Array,
             colsum: Array) -> tuple[Array, Array]:
     """Centre and radius ``(2, n)`` of ``h @ W + b`` for ``|h - c| <= r`` (rows: the stretch's two ends;
     ``b`` ``(n,)`` or ``(2, n)``)."""
-    flushed = _flushed(c, r, colsum)
     r = r + gamma * (jnp.abs(c) + r)
     zc = _mm(c, W) + b
-    zr = _mm(r, absW) * (1 + gamma) + gamma * (jnp.abs(zc) + jnp.abs(b)) + flushed + TINY
+    zr = _mm(r, absW) * (1 + gamma) + gamma * (jnp.abs(zc) + jnp.abs(b)) + colsum + TINY
     return zc, zr
 
 
@@ -174,7 +180,6 @@ def _margins(cp: CertParams, c: Array, r: Array, label: Array) -> MarginBounds:
     the radius through the label's ``|W_L[:, label] - W_L[:, j]|`` (rounded up to float32)."""
     n = cp.b.shape[-1]
     gamma = cp.gamma_last
-    flushed = 2 * _flushed(c, r, cp.colsum_last)  # (two columns in each margin)
     r = r + gamma * (jnp.abs(c) + r)
     f = _mm(c, cp.W) + cp.b
     err = _mm(jnp.abs(c), cp.absW) + jnp.abs(cp.b)
@@ -182,8 +187,8 @@ def _margins(cp: CertParams, c: Array, r: Array, label: Array) -> MarginBounds:
     if cp.absD_all is not None:  # few classes: one product against every label's matrix, then the label's block
         rad = _mm(r, cp.absD_all).reshape(r.shape[0], n, n)[:, label, :]
     else:
-        rad = _mm(r, _label_abs_diff(cp.W64, label))
-    mr = rad * (1 + gamma) + gamma * (err[:, label, None] + err + jnp.abs(mc)) + flushed + TINY
+        rad = _mm(r, _label_abs_diff(cp.W64, label, gamma=gamma))
+    mr = rad * (1 + gamma) + gamma * (err[:, label, None] + err + jnp.abs(mc)) + 2 * cp.colsum_last + TINY
     other = jnp.arange(n) != label
     low = jnp.where(other, mc - mr, jnp.inf)
     return MarginBounds(low, jnp.min(jnp.where(other, mc / mr, jnp.inf)))

@@ -78,35 +78,11 @@ def first_layer(params, x: Array, d: Array, accurate: bool = False) -> Ray:
         s, es = _dot2(d, W1, jnp.zeros_like(b1))
         return Ray(a, s, ea, es)
     n = W1.shape[0]
-    ea = _gamma(n + 1) * (magnitude_product(x, W1) + jnp.abs(b1)) + _underflow((x, b1), n + 2)
-    es = _gamma(n) * magnitude_product(d, W1) + _underflow(d, n + 2)
+    aW = jnp.abs(W1)
+    ea = _gamma(n + 1) * (mm(jnp.abs(x), aW) + jnp.abs(b1)) + _underflow((x, b1), n + 2)
+    es = _gamma(n) * mm(jnp.abs(d), aW) + _underflow(d, n + 2)
     return Ray(mm(x, W1) + b1, mm(d, W1), ea, es)
 
-
-F32_MAX_FAN_IN = 2**16
-"""Fan-ins up to this take :func:`magnitude_product` in float32 (its relative slack ``(n + 8) 2^-23`` stays
-below 1%); beyond, in float64."""
-
-
-def magnitude_product(v: Array, W: Array) -> Array:
-    """An upper bound of ``|v| @ |W|`` (exact real arithmetic on the float64 ``v`` ``(n,)`` and ``W``
-    ``(n, m)``) for error bounds, which need no more digits: one float32 product, cheaper than the float64
-    one. ``|v|`` and ``|W|`` are first scaled by powers of two to at most 1 (exact; exponents clipped to
-    ``[-1000, 1000]``, which keeps them and the products within float32's range); rounding them to float32
-    and the product's rounding (a sum of ``n`` non-negative terms errs by at most ``n 2^-24`` relative)
-    take a relative ``(n + 8) 2^-23``, and the parts below float32's normal range (``2^-126``, perhaps
-    flushed to zero) an absolute ``n 2^-122``, before scaling back (exact; or ``inf``, a bound that
-    certifies nothing; or rounded where it falls below float64's normal range, ``2^-1022``: callers add an
-    underflow slack of at least that, see ``ETA``). Exactly 0 where ``v`` or ``W``'s column is all zeros."""
-    n = W.shape[0]
-    if n > F32_MAX_FAN_IN:
-        return mm(jnp.abs(v), jnp.abs(W))
-    scale = lambda a: jnp.exp2(jnp.clip(jnp.frexp(jnp.max(a))[1], -1000, 1000).astype(v.dtype))
-    av, aW = jnp.abs(v), jnp.abs(W)
-    sv, sW = scale(av), scale(aW)
-    p = mm((av / sv).astype(jnp.float32), (aW / sW).astype(jnp.float32)).astype(v.dtype)
-    some = jnp.any(av > 0) & jnp.any(aW > 0, axis=0)  # else exactly 0 (a zero direction keeps zero slopes)
-    return jnp.where(some, (p * (1 + (n + 8) * 2.0**-23) + n * 2.0**-122) * sv * sW, 0.0)
 
 
 def _underflow(inputs: Array | tuple[Array, ...], n: int, axis=None) -> Array:
