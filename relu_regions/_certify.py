@@ -18,8 +18,9 @@ Rounding is accounted for so that the bounds hold for the exact real-arithmetic 
 weights and inputs given (the first layer's float64 values come with their own error bounds): the float32 rounding of weights, biases, products and sums is
 covered by inflating each radius by ``gamma * (|c| + r)`` with ``gamma = (fan_in + 8) 2^-23`` (about twice
 the classical ``fan_in * u`` error bound of a dot product) before the product, and the result by a
-relative ``gamma`` afterwards (and subnormals read as zero by a ``FLUSH`` slack); infinities or NaN from overflow never certify. A stretch is certified when
-every margin's lower bound is positive at both ends (then on the whole stretch, the bound being affine).
+relative ``gamma`` afterwards (float32 subnormals read as zero: ``FLUSH``); infinities or NaN from
+overflow never certify. A stretch is certified when every margin's lower bound is positive at both ends
+(then on the whole stretch, the bound being affine).
 
 Functions here are for one stretch of one ray (vmap them); they take parameters from :func:`prepare`.
 """
@@ -56,10 +57,10 @@ by ``FLUSH (1 + 1 / gamma)`` (a normal float32), which adds at least ``FLUSH`` t
 
 
 class CertParams(NamedTuple):
-    """Float32 copies for certification: hidden layers 2..L-1 as ``(W, |W|, b, gamma, colsum)``
-    (``|W|`` raised and ``colsum``, ``FLUSH`` times the largest column sum of ``|W|``: see ``FLUSH``); the last layer's ``W_L``, ``|W_L|``,
-    ``b_L`` in float32, ``W_L`` in float64 (``W64``, for the label's margin weights), the layer's
-    ``gamma`` and ``colsum``; for at most ``ALL_LABELS_MAX`` classes ``absD_all`` ``(n_{L-1}, n_L^2)``,
+    """Float32 copies for certification: hidden layers 2..L-1 as ``(W, |W|, b, gamma, colsum)`` (``|W|``
+    raised, and ``colsum``, ``FLUSH`` times the largest column sum of ``|W|``: see ``FLUSH``); the last
+    layer's ``W_L``, ``|W_L|``, ``b_L`` in float32, ``W_L`` in float64 (``W64``, for the label's margin
+    weights), the layer's ``gamma`` and ``colsum``; for at most ``ALL_LABELS_MAX`` classes ``absD_all`` ``(n_{L-1}, n_L^2)``,
     column ``c n_L + j`` holding ``|W_L[:, c] - W_L[:, j]|`` rounded up to float32 (else None)."""
 
     hidden: tuple[tuple[Array, Array, Array, Array, Array], ...]

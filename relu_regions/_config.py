@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 
 CPU_WIDE_RAYS = 1000
-"""Chunks of at least this many rays per CPU device run on twice the lanes (measured on 2 cores, 2,000
-MNIST rays: 0.095 s -> 0.081 s; 150 and 500 rays: about 10% slower on the wider lanes)."""
+"""Chunks of at least this many rays per CPU device run on twice the lanes (measured on 2 cores, best of 7,
+interleaved: 2,000 MNIST rays 0.089 -> 0.076 s; 150 and 500 rays about 10% slower on the wider lanes)."""
 
 
 @dataclass(frozen=True)

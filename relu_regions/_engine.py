@@ -55,6 +55,7 @@ lies far beyond the region where classes change. A region step costs about four 
 (what that saved on 2,000 MNIST rays: the main README, "Benchmarks")."""
 H_MIN_REL_INF = 2.0**-19
 ROOTS_WALK = 0
+"""After a failed attempt, a stretch where at most this many first-layer units switch is walked."""
 H_FIRST = 0.5
 """A side's first stretch is this fraction of its certification cap. The bounds' radius grows much faster
 than the stretch, so the whole side rarely certifies at once where half of it might (counted on 2,000
@@ -63,7 +64,6 @@ NARROW, NARROW_MIN = 4, 16
 """Once at most ``1 / NARROW`` of a call's lanes still have to finish, they go on in that many lanes
 (where that leaves at least ``NARROW_MIN``), half of them walking: the tail of a call, mostly walks,
 stops paying for idle lanes."""
-"""After a failed attempt, a stretch where at most this many first-layer units switch is walked."""
 
 
 class Problems(NamedTuple):
