@@ -57,11 +57,11 @@ by ``FLUSH (1 + 1 / gamma)`` (a normal float32), which adds at least ``FLUSH`` t
 
 
 class CertParams(NamedTuple):
-    """Float32 copies for certification: hidden layers 2..L-1 as ``(W, |W|, b, gamma, colsum)`` (``|W|``
-    raised, and ``colsum``, ``FLUSH`` times the largest column sum of ``|W|``: see ``FLUSH``); the last
+    """Float32 copies for certification: hidden layers 2..L-1 as ``(W, |W|, b, gamma, flush)`` (``|W|``
+    raised, and ``flush``, ``FLUSH`` times the largest column sum of ``|W|``: see ``FLUSH``); the last
     layer's ``W_L``, ``|W_L|``, ``b_L`` in float32, ``W_L`` in float64 (``W64``, for the label's margin
-    weights), the layer's ``gamma`` and ``colsum``; for at most ``ALL_LABELS_MAX`` classes ``absD_all`` ``(n_{L-1}, n_L^2)``,
-    column ``c n_L + j`` holding ``|W_L[:, c] - W_L[:, j]|`` rounded up to float32 (else None)."""
+    weights), the layer's ``gamma`` and ``flush``; for at most ``ALL_LABELS_MAX`` classes ``absD_all``
+    ``(n_{L-1}, n_L^2)``, column ``c n_L + j`` holding ``|W_L[:, c] - W_L[:, j]|`` rounded up to float32 (else None)."""
 
     hidden: tuple[tuple[Array, Array, Array, Array, Array], ...]
     W: Array
@@ -69,7 +69,7 @@ class CertParams(NamedTuple):
     b: Array
     W64: Array
     gamma_last: Array
-    colsum_last: Array
+    flush_last: Array
     absD_all: Array | None = None
 
 
@@ -83,12 +83,12 @@ def prepare(params) -> CertParams:
     hidden = []
     for W, b in params[1:-1]:
         gamma = _gamma(W.shape[0])
-        hidden.append((W.astype(F32), _raised(jnp.abs(W), gamma), b.astype(F32), gamma, _colsum(W)))
+        hidden.append((W.astype(F32), _raised(jnp.abs(W), gamma), b.astype(F32), gamma, _flush_slack(W)))
     W, b = params[-1]
     gamma = _gamma(W.shape[0])
     absD_all = _label_abs_diff(W, gamma=gamma) if W.shape[1] <= ALL_LABELS_MAX else None
     return CertParams(tuple(hidden), W.astype(F32), jnp.abs(W).astype(F32), b.astype(F32), W,
-                      gamma, _colsum(W), absD_all)
+                      gamma, _flush_slack(W), absD_all)
 
 
 def _raised(abs64: Array, gamma: Array, factor: int = 1) -> Array:
@@ -97,7 +97,7 @@ def _raised(abs64: Array, gamma: Array, factor: int = 1) -> Array:
     return ((abs64 + eps) * (1 + 2.0**-22)).astype(F32)
 
 
-def _colsum(W64: Array) -> Array:
+def _flush_slack(W64: Array) -> Array:
     """``FLUSH`` times the largest column sum of ``|W|`` (float64 weights), rounded up to float32."""
     return (jnp.max(jnp.sum(jnp.abs(W64), axis=0)) * FLUSH * (1 + 2.0**-20)).astype(F32)
 
@@ -115,12 +115,12 @@ def _down(v64: Array) -> Array:
 
 
 def _affine(c: Array, r: Array, W: Array, absW: Array, b: Array, gamma: Array,
-            colsum: Array) -> tuple[Array, Array]:
+            flush: Array) -> tuple[Array, Array]:
     """Centre and radius ``(2, n)`` of ``h @ W + b`` for ``|h - c| <= r`` (rows: the stretch's two ends;
     ``b`` ``(n,)`` or ``(2, n)``)."""
     r = r + gamma * (jnp.abs(c) + r)
     zc = _mm(c, W) + b
-    zr = _mm(r, absW) * (1 + gamma) + gamma * (jnp.abs(zc) + jnp.abs(b)) + colsum + TINY
+    zr = _mm(r, absW) * (1 + gamma) + gamma * (jnp.abs(zc) + jnp.abs(b)) + flush + TINY
     return zc, zr
 
 
@@ -160,15 +160,15 @@ def margin_bounds(cp: CertParams, ray: Ray, a: Array, b: Array, label: Array, ta
     ends = jnp.stack([a, b])[:, None]
     if tail:
         ray = Ray(ray.s, ray.a, ray.es, ray.ea)
-        cp = cp._replace(hidden=tuple((W, aW, _scaled(bias, ends), g, cs) for W, aW, bias, g, cs in cp.hidden),
+        cp = cp._replace(hidden=tuple((W, aW, _scaled(bias, ends), g, fl) for W, aW, bias, g, fl in cp.hidden),
                          b=_scaled(cp.b, ends))
     z = ray.a[None, :] + ends * ray.s[None, :]
     slop = (ray.ea[None, :] + jnp.abs(ends) * ray.es[None, :]
             + (jnp.abs(ray.a)[None, :] + jnp.abs(ends) * jnp.abs(ray.s)[None, :]) * 2.0**-50)
     lo, hi = _down(z - slop), -_down(-(z + slop))
-    for W, absW, bias, gamma, colsum in cp.hidden:
+    for W, absW, bias, gamma, flush in cp.hidden:
         c, r = _relu_enclosure(lo, hi)
-        zc, zr = _affine(c, r, W, absW, bias, gamma, colsum)
+        zc, zr = _affine(c, r, W, absW, bias, gamma, flush)
         lo, hi = zc - zr, zc + zr
     c, r = _relu_enclosure(lo, hi)
     return _margins(cp, c, r, label)
@@ -189,7 +189,7 @@ def _margins(cp: CertParams, c: Array, r: Array, label: Array) -> MarginBounds:
         rad = _mm(r, cp.absD_all).reshape(r.shape[0], n, n)[:, label, :]
     else:
         rad = _mm(r, _label_abs_diff(cp.W64, label, gamma=gamma))
-    mr = rad * (1 + gamma) + gamma * (err[:, label, None] + err + jnp.abs(mc)) + 2 * cp.colsum_last + TINY
+    mr = rad * (1 + gamma) + gamma * (err[:, label, None] + err + jnp.abs(mc)) + 2 * cp.flush_last + TINY
     other = jnp.arange(n) != label
     low = jnp.where(other, mc - mr, jnp.inf)
     return MarginBounds(low, jnp.min(jnp.where(other, mc / mr, jnp.inf)))

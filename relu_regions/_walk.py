@@ -84,7 +84,6 @@ def first_layer(params, x: Array, d: Array, accurate: bool = False) -> Ray:
     return Ray(mm(x, W1) + b1, mm(d, W1), ea, es)
 
 
-
 def _underflow(inputs: Array | tuple[Array, ...], n: int, axis=None) -> Array:
     """Slack for underflow in a sum of ``n`` products: none where every input (an array, or a tuple of
     them: not concatenated, which batched would copy them) is zero (exact zeros stay exact, so a zero
