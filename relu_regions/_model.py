@@ -26,6 +26,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from relu_regions._trace import Program, trace
+from relu_regions._validate import _has_subnormal
 
 _STATICS: OrderedDict = OrderedDict()      # structure signature -> a Program's static part (LRU)
 _MAX_STATICS = 32
@@ -36,7 +37,7 @@ def _signature(prog: Program) -> tuple:
     ops = tuple((op.kind, op.prim.name, repr(sorted(op.params.items())), op.ins, op.outs, op.lin, op.switch,
                  op.sign, None if op.idx is None else op.idx.tobytes()) for op in s.ops)
     consts = tuple((tuple(np.shape(c)), str(jnp.result_type(c))) for c in prog._consts)
-    return ops, s.out, s.in_shape, str(s.in_dtype), s.out_shape, consts
+    return ops, s.out, s.in_shape, str(s.in_dtype), s.out_shape, consts, s.subnormal_at
 
 
 def program_key(prog: Program) -> str:
@@ -93,7 +94,30 @@ def resolve(model, x, batched: bool | None):
         raise TypeError(f"params: expected a list of (W, b) pairs, a JAX callable f(x) -> logits or a "
                         f"relu_regions.Program, got {type(model).__name__}")
     mlp = prog.as_mlp()
-    return (None, mlp) if mlp is not None else (prog, None)
+    if mlp is not None:
+        return None, mlp                                 # (validated by the MLP routines)
+    _check_float64(prog)
+    return prog, None
+
+
+def _check_float64(prog: Program) -> None:
+    """Refuse what float64 error bounds cannot cover: values that depend on x in another precision (a
+    cast such as ``.astype(jnp.float32)``), and subnormal constants, which XLA's CPU kernels read as zero."""
+    s = prog._s
+    other = sorted({str(a.dtype) for a, lin in zip(s.avals, s.lin) if lin and jnp.dtype(a.dtype) != jnp.float64})
+    if other:
+        raise TypeError(f"the model computes values that depend on x in {', '.join(other)}; exact routines "
+                        "need float64 throughout: remove casts such as .astype(jnp.float32), or cast to x.dtype")
+    if s.subnormal_at:
+        raise ValueError(f"the model's constants meet subnormal values at {s.subnormal_at}, which XLA's CPU "
+                         "kernels read as zero, so no answer computed in floating point could be certified; "
+                         "round them to 0 or rescale")
+    for i, c in enumerate(prog._consts):
+        c = np.asarray(c)
+        if np.issubdtype(c.dtype, np.floating) and _has_subnormal(c):
+            raise ValueError(f"the model's constant #{i} (shape {c.shape}, {c.dtype}) contains subnormal values "
+                             f"(0 < |v| < {np.finfo(c.dtype).tiny:.3g}), which XLA's CPU kernels read as zero, "
+                             "so no answer computed in floating point could be certified; round them to 0 or rescale")
 
 
 def model_identity(model, xs) -> tuple[object, list]:

@@ -85,6 +85,7 @@ from jax._src import core as jcore
 from jax._src import source_info_util
 
 from relu_regions import _trace_ops as T
+from relu_regions._validate import _has_subnormal
 
 
 class TraceError(ValueError):
@@ -173,6 +174,12 @@ class _K:
         self.value = value
 
 
+def _subnormal(value) -> bool:
+    """Whether a constant holds a subnormal float (XLA's CPU kernels read them as zero)."""
+    arr = np.asarray(value)
+    return bool(np.issubdtype(arr.dtype, np.floating)) and _has_subnormal(arr)
+
+
 def _where(eqn, fallback: str = "") -> str:
     """``file:line (function)`` of the innermost user frame of an equation (plus the innermost frame
     outside installed packages, when different); ``fallback`` (the enclosing call's location) when the
@@ -208,6 +215,7 @@ class _Builder:
         self.switches: list[Switch] = []
         self.n_units = 0
         self.site = ""                     # location of the innermost call being inlined
+        self.subnormal_at = None           # where constant folding first met a subnormal value
 
     # -- values
     def const(self, value) -> int:
@@ -270,6 +278,8 @@ class _Builder:
         if all(isinstance(a, _K) for a in ins):                      # constant folding
             outs = eqn.primitive.bind(*[a.value for a in ins], **eqn.params)
             outs = outs if eqn.primitive.multiple_results else [outs]
+            if self.subnormal_at is None and any(_subnormal(v) for v in [a.value for a in ins] + list(outs)):
+                self.subnormal_at = _where(eqn, self.site)
             for v, o in zip(eqn.outvars, outs):
                 if not isinstance(v, jcore.DropVar):
                     env[v] = _K(o)
@@ -502,7 +512,7 @@ def trace(f: Callable, example_x) -> "Program":
     static = _Static(
         ops=tuple(b.ops), lin=tuple(b.lin), avals=tuple(b.avals), n_vars=len(b.lin), out=out,
         switches=tuple(b.switches), n_units=b.n_units, in_shape=tuple(x.shape), in_dtype=x.dtype,
-        out_shape=tuple(out_aval.shape), out_dtype=out_aval.dtype, cmp_deps=None,
+        out_shape=tuple(out_aval.shape), out_dtype=out_aval.dtype, cmp_deps=None, subnormal_at=b.subnormal_at,
     )
     consts = tuple(jnp.asarray(c) for c in b.consts)
     return Program(static, consts)

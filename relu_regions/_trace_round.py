@@ -22,9 +22,11 @@ float64, ``2^-24`` in float32) and ``gamma_n = n u / (1 - n u)``: a sum or dot p
 is off by at most ``gamma_n * sum |terms|`` in any summation order, an elementwise ``+ - * /`` by
 ``u * |result|``, copies/selects/max/min by nothing. Each operation's bound ``|A| E_in + gamma_n (|A|
 |v_in| + |c|)`` is computed in the same precision and then inflated by ``1 + 2 gamma_{n+4}`` (the
-rounding of the bound itself) plus ``(n + 2)`` times the smallest subnormal (underflow) — except for
-the differences that make deciding quantities, where the underflow term is added only when an
-operand is non-zero, so that exactly tied constants (pooled zeros of inactive ReLUs) have error 0.
+rounding of the bound itself) plus ``(n + 2)`` times the smallest normal number (underflow; XLA's CPU
+kernels flush subnormal results and read subnormal operands as zero) — except for
+the differences that make deciding quantities, where the underflow term is added only where the
+operands are non-zero and below ``2^60`` times the smallest normal, so that exact ties (pooled zeros of
+inactive ReLUs, equal inputs) have error 0.
 Valid when no operation overflows (infinite or NaN bounds then say so).
 """
 
@@ -154,7 +156,7 @@ def stretch_bound(prog, rec, choice, x, d, t, tau) -> Along:
     s = prog._s
     dtype = jnp.dtype(prog.in_dtype)
     u = float(np.finfo(dtype).eps) / 2
-    tiny = float(np.finfo(dtype).smallest_subnormal)
+    tiny = float(np.finfo(dtype).tiny)          # XLA's CPU kernels flush subnormals to zero
     x = jnp.asarray(x, dtype)
     d = jnp.asarray(d, dtype)
     t = jnp.asarray(t, dtype)
@@ -184,8 +186,10 @@ def stretch_bound(prog, rec, choice, x, d, t, tau) -> Along:
         return e * (1 + 2 * _gamma(n + 4, u)) + (n + 2) * tiny
 
     def inflate_sub(e, mag):
-        """A difference of two values: no underflow unless an operand is non-zero."""
-        return e * (1 + 2 * _gamma(5, u)) + jnp.where((e > 0) | (mag > 0), 3 * tiny, 0.0)
+        """A difference of two values whose magnitudes sum to ``mag``: it underflows (or its rounding
+        bound ``u |q|`` does) only where ``0 < mag < 2^60 tiny``. Above, an inexact difference is at least
+        ``mag / 4`` and an exact one (Sterbenz) 0 or a multiple of an ulp of at least ``2^5 tiny``."""
+        return e * (1 + 2 * _gamma(5, u)) + jnp.where((mag > 0) & (mag < 2.0**60 * tiny), 3 * tiny, 0.0)
 
     def tainted(op):
         """Whether a piecewise-constant operand comes from a comparison whose sign is uncertain."""
@@ -320,9 +324,11 @@ def _bind_errors(op, args2, errs2, rec, u, inflate):
                 res = [inflate(a + _gamma(n, u) * b, n) for a, b in zip(prop, loc)]
             elif name in ("convert_element_type", "reduce_precision"):
                 uo = float(np.finfo(outs[0].dtype).eps) / 2
+                low = 0.0                                   # the narrower format's smallest normal
                 if name == "reduce_precision":
                     uo = max(uo, 2.0 ** -(op.params["mantissa_bits"] + 1))
-                res = [inflate(prop[0] + (uo if uo > u else 0.0) * jnp.abs(outs[0]), 1)]
+                    low = 2.0 ** (2 - 2 ** (op.params["exponent_bits"] - 1))
+                res = [inflate(prop[0] + (uo if uo > u else 0.0) * jnp.abs(outs[0]) + low, 1)]
             else:
                 res = prop                                  # copies and selections: exact
         elif name == "sub":

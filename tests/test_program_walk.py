@@ -216,6 +216,30 @@ def test_uncertifiable_answers_are_flagged_not_wrong():
         rr.exact_interval(f, np.array([1.0, 0.0]), np.array([-1.0, 0.0]))
 
 
+def test_flushed_subnormal_results_are_not_certified():
+    # |x 1e-200| 1e-120 is 1e-320 in real arithmetic, which XLA's CPU kernels flush to zero; times 1e300 it
+    # is 1e-20 > 1e-21, so label 1 (a change at t = -0.9 only). Bounds counting only the smallest subnormal
+    # per operation certified label 0 on the whole range.
+    f = lambda x: jnp.stack([jnp.asarray(1e-21), jnp.abs(x[0] * 1e-200) * 1e-120 * 1e300])  # noqa: E731
+    for t_min, t_max in [(-0.5, 2.0), (-np.inf, np.inf)]:
+        with pytest.warns(RuntimeWarning, match="no certified answer"):
+            iv = rr.exact_intervals(f, np.array([[1.0]]), np.array([[1.0]]), t_min, t_max)
+        assert not iv.exact[0] or iv.label[0] == 1
+
+
+def test_models_that_float64_bounds_cannot_cover_are_refused():
+    x, d = np.array([3e-9, 0.0]), np.array([1.0, 0.0])
+    in_f32 = lambda x: jnp.stack([jnp.asarray(1e-12), (jnp.abs(x[0].astype(jnp.float32) + 1) - 1).astype(x.dtype)])  # noqa: E731
+    with pytest.raises(TypeError, match="depend on x in float32"):
+        rr.exact_interval(in_f32, x, d)
+    w = np.array([1e-310, 1.0])                     # a subnormal weight: read as zero
+    with pytest.raises(ValueError, match="subnormal"):
+        rr.exact_interval(lambda x: jnp.stack([jnp.max(x * w), jnp.asarray(0.5)]), x, d)
+    w32 = jnp.array([1e-40, 1.0], jnp.float32)      # subnormal in float32 (normal once promoted)
+    with pytest.raises(ValueError, match="subnormal"):
+        rr.exact_interval(lambda x: jnp.stack([jnp.max(x * w32), jnp.asarray(0.5)]), x, d)
+
+
 def test_errors_name_primitive_and_line():
     with pytest.raises(TraceError, match="'tanh'.*test_program_walk.py"):
         rr.exact_interval(lambda x: jnp.tanh(x), np.zeros(2), np.ones(2))
