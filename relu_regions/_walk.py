@@ -105,6 +105,13 @@ SLICES = 3
 """Slices per operand of the compensated first layer; products of slices ``i + j <= SLICES + 1`` are kept."""
 
 
+def _pow2(k: Array) -> Array:
+    """``2.0 ** k`` for integers ``-1022 <= k <= 1023``, built from its bits: exact on every device
+    (``jnp.ldexp`` goes through ``pow``, which on GPUs may be an ulp off: the slices' units then were not
+    powers of two, and the "exact" slice products were not exact)."""
+    return jax.lax.bitcast_convert_type((k.astype(jnp.int64) + 1023) << 52, jnp.float64)
+
+
 def _slices(v: Array, axis: int, beta: int) -> tuple[list[Array], list[Array]]:
     """``v`` cut into ``SLICES`` parts along ``axis``: part ``i`` is ``v``'s rest rounded to a multiple of
     ``2^(E - i beta)``, ``2^E > max |v|`` along ``axis``, so a part is at most ``2^beta`` of its units.
@@ -112,7 +119,7 @@ def _slices(v: Array, axis: int, beta: int) -> tuple[list[Array], list[Array]]:
     _, E = jnp.frexp(jnp.max(jnp.abs(v), axis=axis, keepdims=True))
     parts, rests, rem = [], [], v
     for i in range(1, SLICES + 1):
-        unit = jnp.ldexp(jnp.ones_like(v[..., :1] if axis == -1 else v[:1]), jnp.maximum(E - i * beta, -1000))
+        unit = _pow2(jnp.maximum(E - i * beta, -1000))
         q = jnp.round(rem / unit) * unit
         parts.append(q)
         rem = rem - q
