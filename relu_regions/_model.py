@@ -93,11 +93,9 @@ def resolve(model, x, batched: bool | None):
     else:
         raise TypeError(f"params: expected a list of (W, b) pairs, a JAX callable f(x) -> logits or a "
                         f"relu_regions.Program, got {type(model).__name__}")
-    mlp = prog.as_mlp()
-    if mlp is not None:
-        return None, mlp                                 # (validated by the MLP routines)
     _check_float64(prog)
-    return prog, None
+    mlp = prog.as_mlp()
+    return (None, mlp) if mlp is not None else (prog, None)
 
 
 def _check_float64(prog: Program) -> None:

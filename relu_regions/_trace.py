@@ -176,8 +176,10 @@ class _K:
 
 def _subnormal(value) -> bool:
     """Whether a constant holds a subnormal float (XLA's CPU kernels read them as zero)."""
-    arr = np.asarray(value)
-    return bool(np.issubdtype(arr.dtype, np.floating)) and _has_subnormal(arr)
+    dtype = getattr(value, "dtype", None)
+    if dtype is None or not jnp.issubdtype(dtype, jnp.floating):     # (also PRNG keys, ints, bools)
+        return False
+    return _has_subnormal(np.asarray(value))
 
 
 def _where(eqn, fallback: str = "") -> str:

@@ -22,8 +22,9 @@ float64, ``2^-24`` in float32) and ``gamma_n = n u / (1 - n u)``: a sum or dot p
 is off by at most ``gamma_n * sum |terms|`` in any summation order, an elementwise ``+ - * /`` by
 ``u * |result|``, copies/selects/max/min by nothing. Each operation's bound ``|A| E_in + gamma_n (|A|
 |v_in| + |c|)`` is computed in the same precision and then inflated by ``1 + 2 gamma_{n+4}`` (the
-rounding of the bound itself) plus ``(n + 2)`` times the smallest normal number (underflow; XLA's CPU
-kernels flush subnormal results and read subnormal operands as zero) — except for
+rounding of the bound itself) plus ``(2n + 2)`` times the smallest normal number (underflow of the
+products and of the bound's own products; XLA's CPU kernels flush subnormal results and read subnormal
+operands as zero; the point ``x + t d`` takes two) — except for
 the differences that make deciding quantities, where the underflow term is added only where the
 operands are non-zero and below ``2^60`` times the smallest normal, so that exact ties (pooled zeros of
 inactive ReLUs, equal inputs) have error 0.
@@ -168,7 +169,8 @@ def stretch_bound(prog, rec, choice, x, d, t, tau) -> Along:
     unsure = {}                                  # cmp switch -> (uncertain mask, w0, w1)
     exact_point = (t == 0) | (d == 0)            # x + t d computed exactly
     E = [None] * s.n_vars                        # (value error, slope error) of affine vars
-    E[0] = (jnp.where(exact_point, 0.0, _gamma(2, u) * (jnp.abs(x) + jnp.abs(t * d))), jnp.zeros_like(d))
+    E[0] = (jnp.where(exact_point, 0.0, _gamma(2, u) * (jnp.abs(x) + jnp.abs(t * d)) + 2 * tiny),  # (t d may flush)
+            jnp.zeros_like(d))
 
     def val(ref, k):
         """k = 0: value, 1: slope (0 for constants / piecewise constants), of an operand."""
@@ -183,7 +185,8 @@ def stretch_bound(prog, rec, choice, x, d, t, tau) -> Along:
         return jnp.zeros_like(like) if _is_float(like) else like
 
     def inflate(e, n):
-        return e * (1 + 2 * _gamma(n + 4, u)) + (n + 2) * tiny
+        # (2n + 2) tiny: the n products may flush, and so may the bound's own products |A| E_in
+        return e * (1 + 2 * _gamma(n + 4, u)) + (2 * n + 2) * tiny
 
     def inflate_sub(e, mag):
         """A difference of two values whose magnitudes sum to ``mag``: it underflows (or its rounding

@@ -227,6 +227,27 @@ def test_flushed_subnormal_results_are_not_certified():
         assert not iv.exact[0] or iv.label[0] == 1
 
 
+def test_flushed_products_inside_sums_and_at_the_point_are_covered():
+    # A hundred products just below the smallest normal flush to zero (and so do the bound's own products):
+    # the exact logit 0 is 2.596e-6 > 2.45e-6, label 0; charging (n + 2) tiny per sum certified label 1.
+    tiny, ulp, n = np.finfo(float).tiny, 2.0**-52, 100
+    x0, x1 = 1.0, 1 - 1.5 * ulp
+    b = (x0 + x1) - 3 * ulp
+    w = np.full(n, np.nextafter(tiny / 3.000000000000004 / ulp, 0))
+    f = lambda x: jnp.stack([((x[:n] + x[n:2 * n] - b) @ w) * 1e300, 2.45e-6 + 0.0 * jnp.abs(x[2 * n])])  # noqa: E731
+    x, d = np.r_[np.full(n, x0), np.full(n, x1), 0.0], np.r_[np.zeros(2 * n), 1.0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        iv = rr.exact_intervals(f, x[None], d[None], -0.01, 0.01)
+    assert not iv.exact[0] or iv.label[0] == 0
+    # x + t d with x_1 = 0 and t d_1 below the smallest normal: flushed at the point itself. Exact end 1.5.
+    g = lambda x: jnp.stack([1e300 * x[1] + 0.0 * jnp.abs(x[0]), jnp.asarray(4.5e-8)])  # noqa: E731
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        iv = rr.exact_intervals(g, np.array([[-0.5, 0.0]]), np.array([[1.0, 3e-308]]), -1.0, 3.0)
+    assert not iv.exact[0] or abs(iv.hi[0] - 1.5) <= 1.5e-9
+
+
 def test_models_that_float64_bounds_cannot_cover_are_refused():
     x, d = np.array([3e-9, 0.0]), np.array([1.0, 0.0])
     in_f32 = lambda x: jnp.stack([jnp.asarray(1e-12), (jnp.abs(x[0].astype(jnp.float32) + 1) - 1).astype(x.dtype)])  # noqa: E731
@@ -238,6 +259,12 @@ def test_models_that_float64_bounds_cannot_cover_are_refused():
     w32 = jnp.array([1e-40, 1.0], jnp.float32)      # subnormal in float32 (normal once promoted)
     with pytest.raises(ValueError, match="subnormal"):
         rr.exact_interval(lambda x: jnp.stack([jnp.max(x * w32), jnp.asarray(0.5)]), x, d)
+    W1, W2 = jnp.eye(2), jnp.array([[0.0, 1e-40], [0.0, 0.0]], jnp.float32)   # MLP-shaped: the same check
+    with pytest.raises(ValueError, match="subnormal"):
+        rr.exact_interval(lambda x: jax.nn.relu(x @ W1) @ (W2 * jnp.float32(2)), x, d)
+    key_weights = lambda x: jnp.stack([jnp.max(x * jax.random.normal(jax.random.PRNGKey(0), (2,))),  # noqa: E731
+                                       jnp.asarray(0.5)])   # a PRNG key folded at trace time is no error
+    assert rr.exact_interval(key_weights, x, d).exact
 
 
 def test_errors_name_primitive_and_line():
