@@ -94,7 +94,8 @@ def resolve(model, x, batched: bool | None):
         raise TypeError(f"params: expected a list of (W, b) pairs, a JAX callable f(x) -> logits or a "
                         f"relu_regions.Program, got {type(model).__name__}")
     _check_float64(prog)
-    mlp = prog.as_mlp()
+    with jax.enable_x64(True):                           # (reading a block's W may evaluate it)
+        mlp = prog.as_mlp()
     return (None, mlp) if mlp is not None else (prog, None)
 
 
