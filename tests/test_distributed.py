@@ -1,7 +1,7 @@
-"""Two local CPU processes joined by ``jax.distributed`` (gloo collectives) give, bit for bit, the
-single-process exact GIs: :func:`relu_regions.exact_intervals_sharded` across processes (for a
-``(W, b)`` list, and for a CNN callable through the program walker: the same classes, counts and flags,
-ends to 1e-12), :func:`relu_regions.results.stream_intervals` writing from process 0 and resuming, and
+"""Two local CPU processes joined by ``jax.distributed`` (gloo collectives) give the single-process exact
+GIs: :func:`relu_regions.exact_intervals_sharded` across processes (for a ``(W, b)`` list, and for a CNN
+callable through the program walker: the same classes, counts and flags, ends to 1e-12 relative; bit for
+bit on some CPUs, while on others XLA's kernels round a few ulps differently for other per-device shapes), :func:`relu_regions.results.stream_intervals` writing from process 0 and resuming, and
 :func:`relu_regions.gi_study` (``relu-regions gi --distributed``) writing its results from process 0.
 
 Each worker is a subprocess (``jax.distributed.initialize`` must run before JAX starts) with two CPU
@@ -132,17 +132,20 @@ def test_two_processes_equal_one(tmp_path):
                 for name in one._fields:
                     want = np.asarray(getattr(one, name))
                     assert got[name].dtype == want.dtype, (name, count, pid)
-                    assert got[name].tobytes() == want.tobytes(), (name, count, pid)  # bit for bit
                     if name in ("lo", "hi", "length"):
+                        np.testing.assert_allclose(got[name], want, rtol=1e-12, atol=0, err_msg=f"{name} {count} {pid}")
                         # the sharded and unsharded kernels round GI ends differently (a few ulps)
                         np.testing.assert_allclose(got[name], getattr(plain, name), rtol=0, atol=1e-12)
                     else:
+                        assert got[name].tobytes() == want.tobytes(), (name, count, pid)
                         assert np.array_equal(got[name], getattr(plain, name)), (name, count, pid)
         if not count:
             streamed = load_intervals(tmp_path / "stream")
             assert streamed.complete
             assert np.array_equal(streamed["x_index"], np.arange(37))
-            for name in ("lo", "hi", "label", "lo_class", "hi_class", "exact"):
+            for name in ("lo", "hi"):
+                np.testing.assert_allclose(streamed[name], getattr(one, name), rtol=1e-12, atol=0, err_msg=name)
+            for name in ("label", "lo_class", "hi_class", "exact"):
                 assert streamed[name].tobytes() == np.asarray(getattr(one, name)).tobytes(), name
     # the CNN: the one-process answer (same rays per device per batch); ends may move in their last bits
     from test_program_routines import CNN, _rays
