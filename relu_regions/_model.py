@@ -26,7 +26,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from relu_regions._trace import Program, trace
-from relu_regions._validate import _has_subnormal
+from relu_regions._validate import _has_subnormal, subnormal_error
 
 _STATICS: OrderedDict = OrderedDict()      # structure signature -> a Program's static part (LRU)
 _MAX_STATICS = 32
@@ -108,15 +108,11 @@ def _check_float64(prog: Program) -> None:
         raise TypeError(f"the model computes values that depend on x in {', '.join(other)}; exact routines "
                         "need float64 throughout: remove casts such as .astype(jnp.float32), or cast to x.dtype")
     if s.subnormal_at:
-        raise ValueError(f"the model's constants meet subnormal values at {s.subnormal_at}, which XLA's CPU "
-                         "kernels read as zero, so no answer computed in floating point could be certified; "
-                         "round them to 0 or rescale")
+        raise subnormal_error(f"the model's constant folding at {s.subnormal_at}")
     for i, c in enumerate(prog._consts):
         c = np.asarray(c)
         if np.issubdtype(c.dtype, np.floating) and _has_subnormal(c):
-            raise ValueError(f"the model's constant #{i} (shape {c.shape}, {c.dtype}) contains subnormal values "
-                             f"(0 < |v| < {np.finfo(c.dtype).tiny:.3g}), which XLA's CPU kernels read as zero, "
-                             "so no answer computed in floating point could be certified; round them to 0 or rescale")
+            raise subnormal_error(f"the model's constant #{i} (shape {c.shape})", c.dtype)
 
 
 def model_identity(model, xs) -> tuple[object, list]:

@@ -217,7 +217,8 @@ class _Builder:
         self.switches: list[Switch] = []
         self.n_units = 0
         self.site = ""                     # location of the innermost call being inlined
-        self.subnormal_at = None           # where constant folding first met a subnormal value
+        self.subnormal_at = None           # where constant folding first met a subnormal input
+                                           # (its outputs are checked where they are used, as inputs or constants)
 
     # -- values
     def const(self, value) -> int:
@@ -280,7 +281,7 @@ class _Builder:
         if all(isinstance(a, _K) for a in ins):                      # constant folding
             outs = eqn.primitive.bind(*[a.value for a in ins], **eqn.params)
             outs = outs if eqn.primitive.multiple_results else [outs]
-            if self.subnormal_at is None and any(_subnormal(v) for v in [a.value for a in ins] + list(outs)):
+            if self.subnormal_at is None and any(_subnormal(a.value) for a in ins):
                 self.subnormal_at = _where(eqn, self.site)
             for v, o in zip(eqn.outvars, outs):
                 if not isinstance(v, jcore.DropVar):

@@ -30,10 +30,15 @@ def _as_real_array(value: Any, what: str) -> np.ndarray:
         bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
         raise ValueError(f"{what}: contains {bad} non-finite value(s) (NaN or inf)")
     if arr.dtype == np.float64 and _has_subnormal(arr):
-        raise ValueError(f"{what}: contains subnormal float64 values (0 < |v| < {np.finfo(np.float64).tiny:.3g}), "
-                         "which XLA's CPU kernels read as zero, so no answer computed in float64 could be certified; "
-                         "round them to 0 or rescale")
+        raise subnormal_error(what, arr.dtype)
     return arr
+
+
+def subnormal_error(what: str, dtype=None) -> ValueError:
+    """The error for subnormal numbers, which XLA's CPU kernels read as zero (``what``: where they are)."""
+    which = "" if dtype is None else f" {np.dtype(dtype)} values (0 < |v| < {np.finfo(dtype).tiny:.3g})"
+    return ValueError(f"{what}: contains subnormal{which or ' values'}, which XLA's CPU kernels read as zero, so no "
+                      "answer computed in floating point could be certified; round them to 0 or rescale")
 
 
 def _has_subnormal(arr: np.ndarray) -> bool:
