@@ -940,8 +940,10 @@ class Program:
         switches). Hidden unit arrays of any shape are taken flat (row-major), e.g. ``(1, n)`` when an
         ONNX graph keeps its batch dimension. Each block's ``W`` and ``b`` are read off the block exactly
         (``b = block(0)``, ``W = jacobian``), so a block that is ``h @ W + b`` returns the very arrays
-        of ``f``; any other affine block (a constant scale, a folded batch norm, even a 1-D
-        convolution) gives its exact dense matrix."""
+        of ``f``, whatever the shapes and reshapes around the product (an ONNX graph's ``(1, n)``). A block
+        whose matrix or offset would be computed with rounding (a constant scale after the product, a
+        folded batch norm, two products or two constant offsets in a row: ``W * s`` is not the exact
+        product) is not an MLP block: the program is then walked as written (None)."""
         if not hasattr(self, "_mlp_layers"):              # per instance: the constants are its own
             self._mlp_layers = self._mlp()
         mlp = self._mlp_layers
@@ -986,6 +988,8 @@ class Program:
             if dense is not None:
                 layers.append(dense)
                 continue
+            if not _read_off_exactly(block_ops.get(k - 1, [])):
+                return None
             src_shape = tuple(s.avals[src_var].shape)
 
             def block(h, _src=src_var, _tgt=tgt_var, _shape=src_shape):
@@ -1049,6 +1053,32 @@ class Program:
             if tgt in op.outs:
                 break
         return env[tgt]
+
+
+_REARRANGING = frozenset({"reshape", "squeeze", "expand_dims", "broadcast_in_dim", "transpose", "copy",
+                          "copy_p", "convert_element_type", "slice", "neg"})
+"""Primitives that move, copy or negate values without arithmetic (exact on any input)."""
+
+
+def _read_off_exactly(ops) -> bool:
+    """Whether a block's ``W`` and ``b``, read off its Jacobian and its value at 0 in floating point, are
+    exact: the block is one product with a constant (the Jacobian's entries are the constant's own: one
+    product by 1 plus zeros), then at most one constant added or subtracted (``b`` is that constant: 0 plus
+    it), with only rearranging primitives around them, each op taking the variable path once."""
+    products = offsets = 0
+    for op in ops:
+        if sum(op.lin) != 1:
+            return False
+        name = op.prim.name
+        if name in _REARRANGING:
+            continue
+        if name == "dot_general" and not products:
+            products += 1
+        elif name in ("add", "sub") and products and not offsets:
+            offsets += 1
+        else:
+            return False
+    return products == 1
 
 
 # Whole-program jit (one compilation per program and shape, instead of one per primitive when called

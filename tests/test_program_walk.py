@@ -284,14 +284,16 @@ def test_public_call_without_x64_subprocess():
         f = lambda x: jnp.stack([jnp.max(x.reshape(2, 2), axis=1).sum(), jnp.asarray(1.0) / 3])
         gi = rr.exact_interval(f, np.array([0.5, 0.0, 0.0, 0.0]), np.array([-1.0, 0, 0, 1e-3]))
         print(repr(gi.hi), gi.exact, gi.hi_class, jax.config.jax_enable_x64)
-        W = np.array([[1.0, -1.0], [0.5, 2.0]])    # an MLP whose last block is read off its Jacobian
-        print(rr.exact_interval(lambda x: (jax.nn.relu(x @ W) @ W) * 0.5, np.array([1.0, 0.2]), np.array([-1.0, 1.0])).exact)
+        W = np.array([[1.0, -1.0], [0.5, 2.0]])    # an MLP whose blocks are read off their Jacobians
+        x, d = np.array([1.0, 0.2]), np.array([-1.0, 1.0])
+        print(rr.exact_interval(lambda x: (jax.nn.relu(x[None] @ W) @ W)[0], x, d).exact,
+              rr.exact_interval(lambda x: (jax.nn.relu(x @ W) @ W) * 0.5, x, d).exact)  # (not an MLP: walked)
     """)
     env = {k: v for k, v in __import__("os").environ.items() if k != "JAX_ENABLE_X64"}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
     assert out.returncode == 0, out.stderr
-    hi, exact, who, flag, mlp_exact = out.stdout.split()
-    assert mlp_exact == "True"
+    hi, exact, who, flag, mlp_exact, scaled_exact = out.stdout.split()
+    assert mlp_exact == "True" and scaled_exact == "True"
     # 0.5 - t + max(0, 1e-3 t) = 1/3 at t = (0.5 - 1/3) / (1 - 1e-3), in float64's numbers
     t = (Fraction(0.5) - Fraction(np.float64(1.0) / 3)) / (1 - Fraction(1e-3))
     assert exact == "True" and who == "1" and flag == "False" and _close(float(hi), t)

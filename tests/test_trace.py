@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+from fractions import Fraction
 
 import jax
 import jax.numpy as jnp
@@ -11,6 +12,7 @@ import numpy as np
 import pytest
 from jax import lax
 
+import relu_regions as rr
 from relu_regions._trace import Program, TraceError, trace
 
 
@@ -405,6 +407,27 @@ def test_as_mlp_flax_and_negatives(plain):
     assert plain[1].as_mlp() is None
     lin = trace(lambda x: x @ W1 + b1, jnp.zeros(4)).as_mlp()
     np.testing.assert_array_equal(lin[0][0], W1)
+
+
+def test_as_mlp_only_where_read_off_exactly():
+    """A block read off its Jacobian must be the exact one: ``(h @ W) * 0.1`` would give ``fl(W * 0.1)``,
+    which the program never forms. Here the exact logits tie for every ``t`` (label 0 throughout), while
+    the rounded weights give class 1 a lead of ``h / 2^55``: the MLP engine certified hi = 1, class 1."""
+    W1, W2 = np.array([[1.0, 1.0]]), np.array([[1.0, 2.0], [4.0, 3.0]])
+    J = W2 * 0.1
+    assert Fraction(J[0, 1]) - Fraction(J[0, 0]) + Fraction(J[1, 1]) - Fraction(J[1, 0]) > 0  # the trap is set
+    scaled = lambda x: (jax.nn.relu(x @ W1) @ W2) * 0.1
+    with jax.enable_x64(True):
+        assert trace(scaled, jnp.zeros(1)).as_mlp() is None
+        assert trace(lambda x: (jax.nn.relu(x @ W1) @ W2 + 1.0) - 0.5, jnp.zeros(1)).as_mlp() is None  # b rounded
+        assert trace(lambda x: (x @ W1) @ W2, jnp.zeros(1)).as_mlp() is None  # W1 @ W2 rounded
+        shaped = trace(lambda x: 1.0 - (jax.nn.relu(x[None] @ W1) @ W2)[0], jnp.zeros(1)).as_mlp()
+    np.testing.assert_array_equal(shaped[0][0], W1)  # rearranged, negated, one offset: still read off exactly
+    np.testing.assert_array_equal(shaped[1][0], -W2)
+    np.testing.assert_array_equal(shaped[1][1], [1.0, 1.0])
+    with pytest.warns(RuntimeWarning):
+        r = rr.exact_intervals(scaled, np.array([[-1.0]]), np.array([[1.0]]))
+    assert not r.exact[0] or (r.hi[0] == 2.0 and r.hi_class[0] == -1)
 
 
 # ----------------------------------------------------------------------------------------------------
