@@ -436,3 +436,42 @@ def test_public_api_without_x64_flag(tmp_path):
         "print('ok')\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert out.returncode == 0 and "ok" in out.stdout, out.stderr[-2000:]
+
+
+def _scaled_program(params, s: float, c: float):
+    """The net as a callable whose logits are ``f(x) * s + c``: its exact GI is the net's for ``s > 0``
+    (argmax and ties unchanged in exact arithmetic), but no layer list reads it off exactly (``W * s``)."""
+    def f(x):  # (numpy weights: jnp.asarray here, with x64 off, would make them float32)
+        for W, b in params[:-1]:
+            x = jax.nn.relu(x @ W + b)
+        W, b = params[-1]
+        return (x @ W + b) * s + c
+    return f
+
+
+@settings(max_examples=25, **SETTINGS)
+@given(cases(), st.sampled_from([0.1, 0.3, 1 / 3, 7.0, 1e-3, 2.0**-20, 1e10]), st.sampled_from([0.0, 1.0, -1e8]),
+       st.sampled_from([(-1.0, 2.0), (-3.0, 3.0)]))
+def test_scaled_programs_match_rational_reference(case, s, c, rng_range):
+    """Traced models whose last block scales and shifts every logit (walked as programs, not read off as
+    rounded weights): an answer flagged exact is the net's rational one; float64 may leave one undecided."""
+    params, x, d = case
+    t_min, t_max = rng_range
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # (undecided ties: exact=False, NaN ends)
+        r = rr.exact_intervals(_scaled_program(params, s, c), x[None], d[None], t_min, t_max)
+    if not r.exact[0]:
+        assert np.isnan(r.lo[0]) and np.isnan(r.hi[0])
+        return
+    lo, hi, label = reference_interval(params, x, d, t_min, t_max, exact=True)
+    fwd, bwd, _ = exact_ray(ExactNet.of(params), x, d, t_min, t_max, max_regions=10_000)
+    assert r.label[0] == label and (r.hi_class[0], r.lo_class[0]) == (fwd.who, bwd.who)
+    assert close(r.lo[0], float(lo)) and close(r.hi[0], float(hi)), (r.lo[0], float(lo), r.hi[0], float(hi))
+
+
+@pytest.mark.slow
+@settings(max_examples=300, **SETTINGS)
+@given(cases(), st.sampled_from([0.1, 0.3, 1 / 3, 7.0, 1e-3, 2.0**-20, 1e10]), st.sampled_from([0.0, 1.0, -1e8]),
+       st.sampled_from([(-1.0, 2.0), (-3.0, 3.0)]))
+def test_scaled_programs_many(case, s, c, rng_range):
+    test_scaled_programs_match_rational_reference.hypothesis.inner_test(case, s, c, rng_range)
