@@ -108,7 +108,8 @@ def _check_float64(prog: Program) -> None:
         raise TypeError(f"the model computes values that depend on x in {', '.join(other)}; exact routines "
                         "need float64 throughout: remove casts such as .astype(jnp.float32), or cast to x.dtype")
     if s.subnormal_at:
-        raise subnormal_error(f"the model's constant folding at {s.subnormal_at}")
+        raise subnormal_error(f"the model's constant folding at {s.subnormal_at} (a subnormal input, or a product "
+                              "or sum of constants that may be subnormal: flushed to 0 on a CPU, not on a GPU)")
     for i, c in enumerate(prog._consts):
         c = np.asarray(c)
         if np.issubdtype(c.dtype, np.floating) and _has_subnormal(c):

@@ -182,6 +182,39 @@ def _subnormal(value) -> bool:
     return _has_subnormal(np.asarray(value))
 
 
+_FOLD_PRODUCTS = frozenset({"mul", "dot_general", "conv_general_dilated"})
+_FOLD_SUMS = frozenset({"add", "add_any", "sub", "reduce_sum", "dot_general", "conv_general_dilated"})
+
+
+def _smallest(value) -> float:
+    """The smallest non-zero magnitude in a float array, as a float64 (inf if all are zero)."""
+    a = np.abs(np.asarray(value, np.float64)).ravel()
+    a = a[a > 0]
+    return float(a.min()) if a.size else np.inf
+
+
+def _fold_may_underflow(name: str, args, params) -> bool:
+    """Whether a constant fold may produce a non-zero value below the smallest normal number: XLA's CPU
+    kernels flush it to zero (a GPU may keep it), leaving no subnormal to detect. Conservative: a product
+    of the smallest non-zero magnitudes below the smallest normal ``tiny`` (``mul``, ``div``, matrix
+    products, ``integer_pow``), or, for sums, an addend or product below ``2^52 tiny``: every float above
+    that is a multiple of ``tiny``, so are their sums, which then are zero or normal. Other primitives
+    (``exp`` ...) are not checked."""
+    floats = [a for a in args if jnp.issubdtype(getattr(a, "dtype", np.int32), jnp.floating)]
+    if not floats or name not in _FOLD_PRODUCTS | _FOLD_SUMS | {"div", "integer_pow"}:
+        return False
+    tiny = float(np.finfo(np.result_type(*[a.dtype for a in floats])).tiny)
+    small = [_smallest(a) for a in floats]
+    if name == "div":
+        big = float(np.max(np.abs(np.asarray(floats[1], np.float64)), initial=0.0)) if len(floats) > 1 else 1.0
+        return small[0] / big < tiny if np.isfinite(small[0]) and big > 0 else False
+    if name == "integer_pow":
+        y = params["y"]
+        return y > 1 and np.isfinite(small[0]) and small[0] ** y < tiny
+    least = float(np.prod(small)) if name in _FOLD_PRODUCTS and len(small) == 2 else min(small)
+    return least < (2.0**52 * tiny if name in _FOLD_SUMS else tiny)
+
+
 def _where(eqn, fallback: str = "") -> str:
     """``file:line (function)`` of the innermost user frame of an equation (plus the innermost frame
     outside installed packages, when different); ``fallback`` (the enclosing call's location) when the
@@ -217,8 +250,9 @@ class _Builder:
         self.switches: list[Switch] = []
         self.n_units = 0
         self.site = ""                     # location of the innermost call being inlined
-        self.subnormal_at = None           # where constant folding first met a subnormal input
-                                           # (its outputs are checked where they are used, as inputs or constants)
+        self.subnormal_at = None           # where constant folding first met a subnormal input, or a fold
+                                           # that may underflow (outputs are checked where they are used,
+                                           # as inputs or constants)
 
     # -- values
     def const(self, value) -> int:
@@ -281,7 +315,8 @@ class _Builder:
         if all(isinstance(a, _K) for a in ins):                      # constant folding
             outs = eqn.primitive.bind(*[a.value for a in ins], **eqn.params)
             outs = outs if eqn.primitive.multiple_results else [outs]
-            if self.subnormal_at is None and any(_subnormal(a.value) for a in ins):
+            if self.subnormal_at is None and (any(_subnormal(a.value) for a in ins)
+                                              or _fold_may_underflow(name, [a.value for a in ins], eqn.params)):
                 self.subnormal_at = _where(eqn, self.site)
             for v, o in zip(eqn.outvars, outs):
                 if not isinstance(v, jcore.DropVar):

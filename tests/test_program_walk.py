@@ -262,6 +262,14 @@ def test_models_that_float64_bounds_cannot_cover_are_refused():
     W1, W2 = jnp.eye(2), jnp.array([[0.0, 1e-40], [0.0, 0.0]], jnp.float32)   # MLP-shaped: the same check
     with pytest.raises(ValueError, match="subnormal"):
         rr.exact_interval(lambda x: jax.nn.relu(x @ W1) @ (W2 * jnp.float32(2)), x, d)
+    def tiny_fold(scale):                             # folded at trace time, in float64: [1e-10, 1] * scale * 1e10
+        return lambda x: jnp.stack([jnp.max(x * ((jnp.asarray([1e-10, 1.0]) * scale) * 1e10)), jnp.asarray(0.5)])
+    with pytest.raises(ValueError, match="may be subnormal"):   # 1e-310: flushed to 0 on a CPU, kept on a GPU
+        rr.exact_interval(tiny_fold(1e-300), x, d)
+    with pytest.raises(ValueError, match="may be subnormal"):   # a matrix product of constants, the same
+        rr.exact_interval(lambda x: jnp.stack([jnp.max(x * (jnp.diag(jnp.asarray([1e-160, 1.0]))
+                                                            @ jnp.asarray([1e-160, 1.0]))), jnp.asarray(0.5)]), x, d)
+    assert rr.exact_interval(tiny_fold(1e-200), x, d).exact    # 1e-210: normal, no error
     key_weights = lambda x: jnp.stack([jnp.max(x * jax.random.normal(jax.random.PRNGKey(0), (2,))),  # noqa: E731
                                        jnp.asarray(0.5)])   # a PRNG key folded at trace time is no error
     assert rr.exact_interval(key_weights, x, d).exact
