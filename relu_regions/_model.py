@@ -93,10 +93,16 @@ def resolve(model, x, batched: bool | None):
     else:
         raise TypeError(f"params: expected a list of (W, b) pairs, a JAX callable f(x) -> logits or a "
                         f"relu_regions.Program, got {type(model).__name__}")
+    mlp = program_layers(prog)
+    return (None, mlp) if mlp is not None else (prog, None)
+
+
+def program_layers(prog: Program) -> list | None:
+    """The ``(W, b)`` list of a program that is exactly an MLP (``Program.as_mlp``), else None, after the
+    refusals of :func:`_check_float64` (every routine that takes a program goes through here)."""
     _check_float64(prog)
     with jax.enable_x64(True):                           # (reading a block's W may evaluate it)
-        mlp = prog.as_mlp()
-    return (None, mlp) if mlp is not None else (prog, None)
+        return prog.as_mlp()
 
 
 def _check_float64(prog: Program) -> None:

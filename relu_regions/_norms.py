@@ -44,7 +44,7 @@ from tqdm.auto import tqdm
 
 from relu_regions._chunks import map_in_chunks
 from relu_regions._float64 import _traced
-from relu_regions._model import resolve
+from relu_regions._model import program_layers, resolve
 from relu_regions._network import cast_params
 from relu_regions._pieces import PieceCapacityError, _join, certified_pieces
 from relu_regions._program_api import (_points, program_local_map, program_map_norms, program_piece_norms,
@@ -112,7 +112,10 @@ def _dense_layers(params, routine: str):
     """``params`` itself, or an MLP program's ``(W, b)`` list; ``TypeError`` naming ``routine`` for a
     program that is not one, and for a callable (no input here to trace it on)."""
     if isinstance(params, Program):
-        net = params.as_mlp()
+        if jnp.dtype(params.in_dtype) != jnp.float64:
+            raise TypeError(f"{routine}: the program was traced in {jnp.dtype(params.in_dtype)}; trace inside "
+                            "jax.enable_x64(True) with a float64 example")
+        net = program_layers(params)
         if net is None:
             raise TypeError(f"{routine}: per-layer norms and the product W_1 ... W_L {_NO_LAYERS}")
         return net

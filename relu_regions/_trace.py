@@ -183,36 +183,63 @@ def _subnormal(value) -> bool:
 
 
 _FOLD_PRODUCTS = frozenset({"mul", "dot_general", "conv_general_dilated"})
-_FOLD_SUMS = frozenset({"add", "add_any", "sub", "reduce_sum", "dot_general", "conv_general_dilated"})
+_FOLD_SUMS = frozenset({"add", "add_any", "sub", "reduce_sum", "cumsum", "dot_general", "conv_general_dilated"})
 
 
-def _smallest(value) -> float:
-    """The smallest non-zero magnitude in a float array, as a float64 (inf if all are zero)."""
+def _magnitudes(value) -> np.ndarray:
+    """The non-zero magnitudes of a float array, as float64."""
     a = np.abs(np.asarray(value, np.float64)).ravel()
-    a = a[a > 0]
-    return float(a.min()) if a.size else np.inf
+    return a[a > 0]
+
+
+def _log2_extremes(value) -> tuple[float, float]:
+    """``log2`` of the smallest and largest non-zero magnitude (``(inf, -inf)`` if all are zero)."""
+    a = _magnitudes(value)
+    return (float(np.log2(a.min())), float(np.log2(a.max()))) if a.size else (np.inf, -np.inf)
 
 
 def _fold_may_underflow(name: str, args, params) -> bool:
-    """Whether a constant fold may produce a non-zero value below the smallest normal number: XLA's CPU
-    kernels flush it to zero (a GPU may keep it), leaving no subnormal to detect. Conservative: a product
-    of the smallest non-zero magnitudes below the smallest normal ``tiny`` (``mul``, ``div``, matrix
-    products, ``integer_pow``), or, for sums, an addend or product below ``2^52 tiny``: every float above
-    that is a multiple of ``tiny``, so are their sums, which then are zero or normal. Other primitives
-    (``exp`` ...) are not checked."""
+    """Whether a constant fold may produce a non-zero value below the smallest normal number ``tiny``:
+    XLA's CPU kernels flush it to zero (a GPU may keep it), leaving no subnormal to detect. Conservative,
+    in ``log2`` of magnitudes (so nothing overflows here): a product of the operands' smallest magnitudes
+    below ``2 tiny`` (``mul``, ``square``, ``div``, matrix products, integer and float powers, products
+    along an axis); ``exp``-like functions of arguments below ``log(2 tiny)``; a narrowing conversion of
+    a value below the new type's ``2 tiny``; for sums, an addend or product below ``2^p tiny`` (``p`` the
+    mantissa bits: every float above that is a multiple of ``tiny``, and so are sums, zero or normal).
+    Other primitives (``sin`` ..., complex values) are not checked."""
     floats = [a for a in args if jnp.issubdtype(getattr(a, "dtype", np.int32), jnp.floating)]
-    if not floats or name not in _FOLD_PRODUCTS | _FOLD_SUMS | {"div", "integer_pow"}:
+    if not floats:
         return False
-    tiny = float(np.finfo(np.result_type(*[a.dtype for a in floats])).tiny)
-    small = [_smallest(a) for a in floats]
+    info = jnp.finfo(np.result_type(*[a.dtype for a in floats]))
+    floor = float(np.log2(2 * float(info.tiny)))           # log2 of 2 tiny
+    logs = [_log2_extremes(a) for a in floats]
+    low = [lo for lo, _ in logs]
+    if name == "convert_element_type":
+        new = np.dtype(params["new_dtype"])
+        return (np.issubdtype(new, np.floating) and new.itemsize < floats[0].dtype.itemsize
+                and low[0] < float(np.log2(2 * float(jnp.finfo(new).tiny))))
+    if name in ("exp", "exp2", "logistic"):
+        smallest = float(np.min(np.asarray(floats[0], np.float64), initial=np.inf))
+        return smallest < (floor if name == "exp2" else floor * float(np.log(2.0)))
+    if name in ("square", "integer_pow", "pow", "reduce_prod", "cumprod"):
+        if name == "square":
+            exps = [2.0]
+        elif name == "integer_pow":
+            exps = [float(params["y"])]
+        elif name == "pow":
+            exps = ([float(v) for v in (np.min(args[1]), np.max(args[1]))] if np.size(args[1]) else [1.0])
+        else:
+            axes = params.get("axes", params.get("axis", 0))
+            axes = axes if isinstance(axes, (tuple, list)) else (axes,)
+            exps = [float(np.prod([np.shape(floats[0])[a] for a in axes]))]
+        hi = logs[0][1]
+        return any(y * base < floor for y in exps for base in (low[0], hi) if np.isfinite(base) and y != 0)
     if name == "div":
-        big = float(np.max(np.abs(np.asarray(floats[1], np.float64)), initial=0.0)) if len(floats) > 1 else 1.0
-        return small[0] / big < tiny if np.isfinite(small[0]) and big > 0 else False
-    if name == "integer_pow":
-        y = params["y"]
-        return y > 1 and np.isfinite(small[0]) and small[0] ** y < tiny
-    least = float(np.prod(small)) if name in _FOLD_PRODUCTS and len(small) == 2 else min(small)
-    return least < (2.0**52 * tiny if name in _FOLD_SUMS else tiny)
+        return len(floats) == 2 and low[0] - logs[1][1] < floor
+    if name not in _FOLD_PRODUCTS | _FOLD_SUMS:
+        return False
+    least = sum(low) if name in _FOLD_PRODUCTS and len(low) == 2 else min(low)
+    return least < (floor - 1 + info.nmant if name in _FOLD_SUMS else floor)
 
 
 def _where(eqn, fallback: str = "") -> str:
@@ -312,6 +339,13 @@ class _Builder:
     def eqn(self, eqn, env):
         name = eqn.primitive.name
         ins = [self.read(env, v) for v in eqn.invars]
+        if name in T.CALL_PRIMITIVES:       # inlined even on constants: each fold inside is checked on its own
+            for key in T.CALL_PRIMITIVES[name]:
+                sub = eqn.params.get(key)
+                if isinstance(sub, (jcore.ClosedJaxpr, jcore.Jaxpr)):
+                    return self.inline(sub, ins, eqn, env)
+            if not all(isinstance(a, _K) for a in ins):
+                raise TraceError(f"cannot inline primitive '{name}' at {_where(eqn, self.site)}")
         if all(isinstance(a, _K) for a in ins):                      # constant folding
             outs = eqn.primitive.bind(*[a.value for a in ins], **eqn.params)
             outs = outs if eqn.primitive.multiple_results else [outs]
@@ -323,12 +357,6 @@ class _Builder:
                     env[v] = _K(o)
             return
         where = _where(eqn, self.site)
-        if name in T.CALL_PRIMITIVES:
-            for key in T.CALL_PRIMITIVES[name]:
-                sub = eqn.params.get(key)
-                if isinstance(sub, (jcore.ClosedJaxpr, jcore.Jaxpr)):
-                    return self.inline(sub, ins, eqn, env)
-            raise TraceError(f"cannot inline primitive '{name}' at {where}")
         if name in T.IDENTITY_PRIMITIVES:                           # forward pass: the identity
             env[eqn.outvars[0]] = ins[0]
             return
@@ -1053,7 +1081,7 @@ class Program:
         if wref >= 0:
             return None
         Wc = np.asarray(self._read(None, wref))
-        if Wc.ndim != 2:
+        if Wc.ndim != 2 or not _exact_in_float64(Wc):
             return None
         wdim = (rc if i == 0 else lc)[0]
         W = Wc if wdim == 0 else Wc.T
@@ -1067,10 +1095,12 @@ class Program:
             if bref >= 0:
                 return None
             bc = np.asarray(self._read(None, bref))
-            if bc.shape not in ((), (n,)):
+            if bc.shape not in ((), (n,)) or not _exact_in_float64(bc):
                 return None
-            b = np.broadcast_to(bc, (n,)).astype(W.dtype)
-        return np.array(W), np.array(b)
+            b = np.broadcast_to(bc, (n,))
+        # float64 whatever the constants' dtypes (lax.dot_general takes an int or float32 kernel, and the
+        # bias must not be cast to the kernel's dtype); exact, as checked.
+        return np.array(W, np.float64), np.array(b, np.float64)
 
     def _eval_block(self, src, tgt, h):
         """Evaluate the ops between var ``src`` (set to ``h``) and var ``tgt`` (only those feeding it)."""
@@ -1088,6 +1118,16 @@ class Program:
             if tgt in op.outs:
                 break
         return env[tgt]
+
+
+def _exact_in_float64(c: np.ndarray) -> bool:
+    """Whether a constant's values are all float64 numbers (bools, integers below 2^53, floats of at most
+    float64's precision; not complex)."""
+    if c.dtype == np.bool_ or (np.issubdtype(c.dtype, np.floating) and c.dtype.itemsize <= 8):
+        return True
+    if np.issubdtype(c.dtype, np.integer):
+        return not c.size or max(abs(int(c.min())), abs(int(c.max()))) <= 2**53
+    return False
 
 
 _REARRANGING = frozenset({"reshape", "squeeze", "expand_dims", "broadcast_in_dim", "transpose", "copy",

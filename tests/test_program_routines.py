@@ -273,6 +273,18 @@ def test_norms_of_mlp_callables_are_the_lists_bit_for_bit():
         np.testing.assert_array_equal(product_matrix(prog), product_matrix(net))
 
 
+def test_layer_norms_of_programs_take_the_same_refusals():
+    """The per-layer routines read a program's layers through the exact routines' checks: a weight
+    folded to a flushed 0 is refused here too, not multiplied."""
+    W = np.array([[1.0, 2.0], [3.0, 4.0]])
+    with jax.enable_x64(True):
+        flushed = rr.trace(lambda x: jax.nn.relu(x @ W) @ (jnp.asarray(W) * 1e-300 * 1e-10), jnp.zeros(2))
+        plain = rr.trace(lambda x: jax.nn.relu(x @ W) @ W, jnp.zeros(2))
+    with pytest.raises(ValueError, match="may be subnormal"):
+        product_matrix(flushed)
+    np.testing.assert_array_equal(product_matrix(plain), W @ W)
+
+
 def test_norm_routines_name_themselves_where_a_model_has_no_layers():
     with jax.enable_x64(True):
         prog = rr.trace(CNN, jnp.zeros((5, 5, 1), jnp.float64))

@@ -275,6 +275,42 @@ def test_models_that_float64_bounds_cannot_cover_are_refused():
     assert rr.exact_interval(key_weights, x, d).exact
 
 
+def _f64(v):
+    return jnp.asarray(np.asarray(v, np.float64))
+
+
+@pytest.mark.parametrize("const", [
+    lambda: jnp.var(_f64([1e-160, -1e-160])),                 # folds inside jnp's own jit calls
+    lambda: jnp.kron(_f64([1e-160, 1.0]), _f64([1e-160])),
+    lambda: jax.jit(lambda a: a * a)(_f64([1e-160, 1.0])),     # inside a user's jit
+    lambda: jnp.square(_f64([1e-160, 1.0])),
+    lambda: _f64([1e160, 1.0]) ** -2,
+    lambda: jnp.prod(_f64([[1e-160, 1e-160]]), axis=1),
+    lambda: jnp.cumprod(_f64([1e-160, 1e-160])),
+    lambda: jnp.exp(_f64([-720.0, 0.0])),
+    lambda: jnp.power(_f64([1e-206, 1.0]), 1.5),
+    lambda: _f64([1e-39, 1.0]).astype(jnp.float32).astype(jnp.float64),
+], ids=["var", "kron", "jit", "square", "pow-2", "prod", "cumprod", "exp", "power", "narrowing"])
+def test_folds_that_may_underflow_are_refused(const):
+    """Each constant here folds, on a CPU, to a flushed 0 where the exact value is subnormal."""
+    x, d = np.array([3e-9, 0.0]), np.array([1.0, 0.0])
+    with pytest.raises(ValueError, match="may be subnormal"):
+        rr.exact_interval(lambda x: jnp.stack([jnp.max(x * const()), jnp.asarray(0.5)]), x, d)
+
+
+@pytest.mark.parametrize("const", [
+    lambda: jax.nn.relu(_f64([0.5, -1.0])),                   # a custom_jvp call folded (a KeyError before)
+    lambda: (_f64([0.3, 0.7]) - 0.1) / jnp.sqrt(_f64([0.2, 0.5]) + 1e-5),   # a batch norm's constants
+    lambda: (jnp.asarray([0.5, 0.25], jnp.float16) * 2 + jnp.asarray([0.5, 0.25], jnp.float16)).astype(jnp.float64),
+    lambda: jnp.minimum(_f64([1e200, 1e200]) ** 2, 2.0),     # overflows to inf (no OverflowError in the check)
+], ids=["relu", "batchnorm", "float16", "overflow"])
+def test_ordinary_folds_are_not_refused(const):
+    x, d = np.array([3e-9, 0.0]), np.array([1.0, 0.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        rr.exact_intervals(lambda x: jnp.stack([jnp.max(x * const()), jnp.asarray(0.5)]), x[None], d[None])
+
+
 def test_errors_name_primitive_and_line():
     with pytest.raises(TraceError, match="'tanh'.*test_program_walk.py"):
         rr.exact_interval(lambda x: jnp.tanh(x), np.zeros(2), np.ones(2))

@@ -409,6 +409,21 @@ def test_as_mlp_flax_and_negatives(plain):
     np.testing.assert_array_equal(lin[0][0], W1)
 
 
+def test_as_mlp_reads_mixed_dtype_layers_in_float64():
+    """``lax.dot_general`` takes an integer (or float32) kernel with a float64 input: the layer list is
+    float64, and the bias is not cast to the kernel's dtype (it was: [0.5, 0] became [0, 0], and
+    the GI end -0.2 came back certified; exact: -0.45)."""
+    dn = (((0,), (0,)), ((), ()))
+    f = lambda x: lax.dot_general(jnp.maximum(lax.dot_general(x, np.array([[1, -1]]), dn) + np.array([0.5, 0.0]), 0),
+                                  np.eye(2), dn)
+    with jax.enable_x64(True):
+        layers = trace(f, jnp.zeros(1)).as_mlp()
+    assert all(W.dtype == b.dtype == np.float64 for W, b in layers)
+    np.testing.assert_array_equal(layers[0][1], [0.5, 0.0])
+    r = rr.exact_interval(f, np.array([0.2]), np.array([1.0]))
+    assert r.lo == pytest.approx(-0.45, rel=1e-12) and r.lo_class == 1
+
+
 def test_as_mlp_only_where_read_off_exactly():
     """A block read off its Jacobian must be the exact one: ``(h @ W) * 0.1`` would give ``fl(W * 0.1)``,
     which the program never forms. Here the exact logits tie for every ``t`` (label 0 throughout), while
