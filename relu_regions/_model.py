@@ -79,10 +79,6 @@ def resolve(model, x, batched: bool | None):
     by its input shape, a callable is traced on ``x`` as one example)."""
     if isinstance(model, Program):
         prog = model
-        if jnp.dtype(prog.in_dtype) != jnp.float64:
-            raise TypeError(f"the program was traced in {jnp.dtype(prog.in_dtype)}; exact routines need "
-                            "float64: trace inside jax.enable_x64(True) with a float64 example, or pass the "
-                            "callable itself")
     elif callable(model):
         example = np.asarray(x)
         if batched:
@@ -106,8 +102,13 @@ def program_layers(prog: Program) -> list | None:
 
 
 def _check_float64(prog: Program) -> None:
-    """Refuse what float64 error bounds cannot cover: values that depend on x in another precision (a
-    cast such as ``.astype(jnp.float32)``), and subnormal constants, which XLA's CPU kernels read as zero."""
+    """Refuse what float64 error bounds cannot cover: a program traced in another precision, values that
+    depend on x in another precision (a cast such as ``.astype(jnp.float32)``), and subnormal constants,
+    which XLA's CPU kernels read as zero."""
+    if jnp.dtype(prog.in_dtype) != jnp.float64:
+        raise TypeError(f"the program was traced in {jnp.dtype(prog.in_dtype)}; exact routines need float64: "
+                        "trace inside jax.enable_x64(True) with a float64 example (or pass a callable to "
+                        "routines that take one)")
     s = prog._s
     other = sorted({str(a.dtype) for a, lin in zip(s.avals, s.lin) if lin and jnp.dtype(a.dtype) != jnp.float64})
     if other:

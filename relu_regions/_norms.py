@@ -112,9 +112,6 @@ def _dense_layers(params, routine: str):
     """``params`` itself, or an MLP program's ``(W, b)`` list; ``TypeError`` naming ``routine`` for a
     program that is not one, and for a callable (no input here to trace it on)."""
     if isinstance(params, Program):
-        if jnp.dtype(params.in_dtype) != jnp.float64:
-            raise TypeError(f"{routine}: the program was traced in {jnp.dtype(params.in_dtype)}; trace inside "
-                            "jax.enable_x64(True) with a float64 example")
         net = program_layers(params)
         if net is None:
             raise TypeError(f"{routine}: per-layer norms and the product W_1 ... W_L {_NO_LAYERS}")

@@ -184,6 +184,8 @@ def _subnormal(value) -> bool:
 
 _FOLD_PRODUCTS = frozenset({"mul", "dot_general", "conv_general_dilated"})
 _FOLD_SUMS = frozenset({"add", "add_any", "sub", "reduce_sum", "cumsum", "dot_general", "conv_general_dilated"})
+_FOLD_CHECKED = _FOLD_PRODUCTS | _FOLD_SUMS | {"convert_element_type", "exp", "exp2", "logistic", "square",
+                                               "integer_pow", "pow", "reduce_prod", "cumprod", "div"}
 
 
 def _magnitudes(value) -> np.ndarray:
@@ -208,7 +210,7 @@ def _fold_may_underflow(name: str, args, params) -> bool:
     mantissa bits: every float above that is a multiple of ``tiny``, and so are sums, zero or normal).
     Other primitives (``sin`` ..., complex values) are not checked."""
     floats = [a for a in args if jnp.issubdtype(getattr(a, "dtype", np.int32), jnp.floating)]
-    if not floats:
+    if not floats or name not in _FOLD_CHECKED:                # (nothing scanned for the other primitives)
         return False
     info = jnp.finfo(np.result_type(*[a.dtype for a in floats]))
     floor = float(np.log2(2 * float(info.tiny)))           # log2 of 2 tiny
@@ -236,8 +238,6 @@ def _fold_may_underflow(name: str, args, params) -> bool:
         return any(y * base < floor for y in exps for base in (low[0], hi) if np.isfinite(base) and y != 0)
     if name == "div":
         return len(floats) == 2 and low[0] - logs[1][1] < floor
-    if name not in _FOLD_PRODUCTS | _FOLD_SUMS:
-        return False
     least = sum(low) if name in _FOLD_PRODUCTS and len(low) == 2 else min(low)
     return least < (floor - 1 + info.nmant if name in _FOLD_SUMS else floor)
 
@@ -1047,11 +1047,12 @@ class Program:
         sources = [0] + relu_out
         layers = []
         for k, (src_var, tgt_var) in enumerate(zip(sources, targets)):
-            dense = self._dense_block(block_ops.get(k - 1, []), src_var, tgt_var)
+            ops = block_ops.get(k - 1, [])
+            dense = self._dense_block(ops, src_var, tgt_var)
             if dense is not None:
                 layers.append(dense)
                 continue
-            if not _read_off_exactly(block_ops.get(k - 1, [])):
+            if not _read_off_exactly(ops):
                 return None
             src_shape = tuple(s.avals[src_var].shape)
 
