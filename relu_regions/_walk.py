@@ -78,10 +78,23 @@ def first_layer(params, x: Array, d: Array, accurate: bool = False) -> Ray:
         s, es = _dot2(d, W1, jnp.zeros_like(b1))
         return Ray(a, s, ea, es)
     n = W1.shape[0]
-    aW = jnp.abs(W1)
-    ea = _gamma(n + 1) * (mm(jnp.abs(x), aW) + jnp.abs(b1)) + _underflow((x, b1), n + 2)
-    es = _gamma(n) * mm(jnp.abs(d), aW) + _underflow(d, n + 2)
+    # The classical bound gamma_k (|x| @ |W1| + |b1|), with two savings. A sum rounds only where both
+    # addends are nonzero: in any order, a product meets at most k - 1 inexact additions when k products
+    # are nonzero, so k counts x's (d's) nonzero entries (MNIST images: about a fifth of n). And
+    # |x| @ |W1[:, j]| <= ||x|| ||W1[:, j]|| (Cauchy-Schwarz; about 2.5 times larger on MNIST rays) costs no
+    # matrix product of |x|, which took half the first layer's time.
+    nW = _norm(W1, axis=0)
+    ea = _gamma(jnp.sum(x != 0) + 1) * (_norm(x) * nW + jnp.abs(b1)) + _underflow((x, b1), n + 2)
+    es = _gamma(jnp.sum(d != 0)) * _norm(d) * nW + _underflow(d, n + 2)
     return Ray(mm(x, W1) + b1, mm(d, W1), ea, es)
+
+
+def _norm(v: Array, axis: int = -1) -> Array:
+    """The 2-norm of ``v`` along ``axis``, scaled by its largest entry (no overflow or underflow of the squares
+    unless the norm itself overflows), to a relative error of ``(n + 8) U`` (``_gamma``'s room covers it)."""
+    m = jnp.max(jnp.abs(v), axis=axis, keepdims=True)
+    m = jnp.where(m > 0, m, 1.0)
+    return jnp.squeeze(m, axis) * jnp.sqrt(jnp.sum(jnp.square(v / m), axis=axis))
 
 
 def _underflow(inputs: Array | tuple[Array, ...], n: int, axis=None) -> Array:
@@ -281,7 +294,10 @@ def error_bounds(params, ray: Ray, t: Array, region: Region, mg: Margins, tau: A
         z_end = _at(z, s, tau)
         slack = 2.001 * U * (jnp.abs(z) + jnp.abs(z_end))
         v = jnp.maximum(jnp.maximum(-sigma * z, 0), jnp.maximum(-sigma * z_end, 0)) + slack
-        eh, ehs = ez + v, es
+        # A unit certainly off on the whole stretch has ReLU output exactly 0, as computed: no error.
+        e0, e1 = -z - ez, -s - es
+        off = ~m & (e0 > 0) & _certainly_positive(e0, e1, tau)
+        eh, ehs = jnp.where(off, 0.0, ez + v), jnp.where(off, 0.0, es)
         if l + 1 < n_hidden:
             W, b = params[l + 1]
             n = W.shape[0]

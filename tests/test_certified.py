@@ -386,12 +386,18 @@ def test_weights_below_float32_range_are_not_read_as_zero(rng_range):
 
 
 def test_first_layer_error_bounds_hold(rng):
+    # The bound counts nonzero entries and uses norms scaled by the largest entry: also sparse inputs (most
+    # entries exactly 0, as in MNIST images), a zero direction, and scales whose squares underflow or
+    # overflow (x ~ 1e-170 with b = 0: an unscaled norm would be 0 and the bound only the underflow slack).
     with jax.enable_x64(True):
-        for k in range(10):
+        for k in range(16):
             n = int(rng.integers(1, 800))
             x, d = rng.random(n) * 10.0 ** rng.uniform(-5, 5), rng.normal(size=n) * 10.0 ** rng.uniform(-5, 5)
             W = rng.normal(size=(n, 3)) * 10.0 ** rng.uniform(-3, 3, size=(n, 3))
             b = rng.normal(size=3)
+            if k >= 10:
+                x[rng.random(n) < 0.8], d[rng.random(n) < 0.7] = 0.0, 0.0
+                x, d, b = x * 10.0 ** [-170, 170, 0, -300, 150, 0][k - 10], d * [1, 1e-160, 0, 1, 1, 1][k - 10], b * (k % 2)
             params = [(jnp.asarray(W), jnp.asarray(b)), (jnp.ones((3, 2)), jnp.zeros(2))]
             ray = jax.jit(first_layer)(params, jnp.asarray(x), jnp.asarray(d))
             for j in range(3):
