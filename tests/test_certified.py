@@ -386,25 +386,42 @@ def test_weights_below_float32_range_are_not_read_as_zero(rng_range):
 
 
 def test_first_layer_error_bounds_hold(rng):
-    # The bound counts nonzero entries and uses norms scaled by the largest entry: also sparse inputs (most
-    # entries exactly 0, as in MNIST images), a zero direction, and scales whose squares underflow or
-    # overflow (x ~ 1e-170 with b = 0: an unscaled norm would be 0 and the bound only the underflow slack).
+    # The bound counts nonzero entries and bounds |x| @ |W1| by norms (the 2-norm scaled by the largest
+    # entry): random rays, then sparse ones (most entries exactly 0, as in MNIST images) at scales whose
+    # squares or products under- or overflow, with b = 0 so that nothing hides a bound that is too small.
+    cases = [dict()] * 10 + [
+        dict(xs=1e-170, ds=1.0),  # an unscaled 2-norm of x is 0
+        dict(xs=1e170, ds=1e-160, b=1.0),  # squares overflow
+        dict(xs=1.0, ds=0.0),  # a zero direction: exactly zero slopes and errors
+        dict(xs=1e-300, ds=1e-300, Ws=1e10),  # gamma |d| alone underflows; times |W| it does not
+        dict(xs=0.0, ds=1e-10, Ws=1e307, n=60),  # a zero x against infinite column 1-norms: no 0 * inf
+        dict(xs=1e-10, ds=1.0, Ws=1e307, n=60),  # column 1-norms overflow, 2-norms do not
+        dict(xs=1.0, ds=1.0, n=1),
+        dict(xs=1.0, ds=1.0, zero_column=True),
+    ]
     with jax.enable_x64(True):
-        for k in range(16):
-            n = int(rng.integers(1, 800))
+        for case in cases:
+            n = case.get("n", int(rng.integers(1, 800)))
             x, d = rng.random(n) * 10.0 ** rng.uniform(-5, 5), rng.normal(size=n) * 10.0 ** rng.uniform(-5, 5)
             W = rng.normal(size=(n, 3)) * 10.0 ** rng.uniform(-3, 3, size=(n, 3))
             b = rng.normal(size=3)
-            if k >= 10:
+            if case:
+                x, d = x / np.max(np.abs(x)) * case["xs"], d / np.max(np.abs(d)) * case["ds"]
                 x[rng.random(n) < 0.8], d[rng.random(n) < 0.7] = 0.0, 0.0
-                x, d, b = x * 10.0 ** [-170, 170, 0, -300, 150, 0][k - 10], d * [1, 1e-160, 0, 1, 1, 1][k - 10], b * (k % 2)
+                W = rng.normal(size=(n, 3)) * case.get("Ws", 1.0)
+                b = b * case.get("b", 0.0)
+                if case.get("zero_column"):
+                    W[:, 1] = 0.0
             params = [(jnp.asarray(W), jnp.asarray(b)), (jnp.ones((3, 2)), jnp.zeros(2))]
             ray = jax.jit(first_layer)(params, jnp.asarray(x), jnp.asarray(d))
             for j in range(3):
                 a = sum(Fraction(float(x[i])) * Fraction(float(W[i, j])) for i in range(n)) + Fraction(float(b[j]))
                 s = sum(Fraction(float(d[i])) * Fraction(float(W[i, j])) for i in range(n))
-                assert abs(Fraction(float(ray.a[j])) - a) <= Fraction(float(ray.ea[j]))
-                assert abs(Fraction(float(ray.s[j])) - s) <= Fraction(float(ray.es[j]))
+                assert np.isfinite(ray.ea[j]) and np.isfinite(ray.es[j]), case
+                assert abs(Fraction(float(ray.a[j])) - a) <= Fraction(float(ray.ea[j])), case
+                assert abs(Fraction(float(ray.s[j])) - s) <= Fraction(float(ray.es[j])), case
+            if not d.any():
+                assert not np.asarray(ray.s).any() and not np.asarray(ray.es).any()
 
 
 def test_dyadic_conversion_is_exact(rng):
