@@ -20,7 +20,7 @@ from both_paths import exact_interval, exact_intervals
 from reference import reference_interval
 from test_hand_cases import residual_gain
 from relu_regions._exact import ExactNet, dyadic, exact_ray, ray_regions, to_float
-from relu_regions._walk import _dot2, _pow2, first_layer
+from relu_regions._walk import _dot2, _pow2, error_bounds, first_layer, margins, no_pins, region_ahead
 
 SETTINGS = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 SIZES = [3, 4, 4, 3]  # one architecture: one compilation for every generated case
@@ -422,6 +422,28 @@ def test_first_layer_error_bounds_hold(rng):
                 assert abs(Fraction(float(ray.s[j])) - s) <= Fraction(float(ray.es[j])), case
             if not d.any():
                 assert not np.asarray(ray.s).any() and not np.asarray(ray.es).any()
+
+
+def test_units_certainly_off_pass_no_error_on():
+    # Unit 1 of the first layer is certainly off on the stretch (z = -6 - t): its exact output is 0, as
+    # computed, so the error bounds of later layers must not depend on its outgoing weights (1e8 here).
+    # Before, every off unit passed its own error bound on, amplified by those weights.
+    W1, b1 = np.array([[1.0, -1.0]]), np.array([0.0, -6.0])
+    W3, b3 = np.array([[1.0, -2.0, 0.5], [3.0, 1.0, -1.0]]), np.zeros(3)
+    bounds = []
+    with jax.enable_x64(True):
+        for big in (1e8, 0.0):
+            params = [(W1, b1), (np.array([[1.0, 2.0], [big, -big]]), np.zeros(2)), (W3, b3)]
+            params = [(jnp.asarray(W), jnp.asarray(b)) for W, b in params]
+            ray = first_layer(params, jnp.array([1.0]), jnp.array([1.0]))
+            t, tau = jnp.float64(0.0), jnp.float64(0.5)
+            region = region_ahead(params, ray, t, no_pins(params))
+            assert not bool(region.masks[0][1])
+            mg = margins(params, region, jnp.int32(0))
+            bounds.append(error_bounds(params, ray, t, region, mg, tau))
+    np.testing.assert_array_equal(bounds[0].ez[1], bounds[1].ez[1])
+    np.testing.assert_array_equal(bounds[0].Am, bounds[1].Am)
+    np.testing.assert_array_equal(bounds[0].Bm, bounds[1].Bm)
 
 
 def test_dyadic_conversion_is_exact(rng):
