@@ -11,9 +11,10 @@ a margin turns negative (a class change), and moves on. The semantics are those 
   computed affine functions ``Z(t + s) = z + s dz`` differ by at most ``ez + s es`` per unit, whatever
   the exact pattern is: a ReLU applied with a frozen pattern errs by at most the unit's own error plus its
   pattern violation ``max(-sigma Z, 0)`` (largest at the stretch's ends), and a unit certainly off on the
-  whole stretch errs by nothing (its output is exactly 0). Bounds are propagated through
-  ``|W|`` from the quantities that enter each value (inputs, first-layer values, bias), margins through the
-  label's own ``|W[:, c] - W[:, j]|``, never from the largest logit.
+  whole stretch errs by nothing (its output is exactly 0). Bounds are propagated through ``|W|`` from the
+  quantities that enter each value (first-layer values, bias; the first layer's own from norms of the
+  inputs and of ``W1``'s columns), margins through the label's own ``|W[:, c] - W[:, j]|``, never from the
+  largest logit.
 * A stretch is certified free of change when every margin's lower bound (affine minus an error growing
   linearly in ``s``) is positive at both ends. A change is certified when one class's margin is certainly
   negative inside the stretch, every margin certainly positive before a window of relative width at most
@@ -52,7 +53,7 @@ def mm(a: Array, b: Array) -> Array:
     return jnp.matmul(a, b, precision=jax.lax.Precision.HIGHEST)
 
 
-def _gamma(n: int) -> float:
+def _gamma(n: int | Array) -> float | Array:
     """Bound on the relative error of a length-``n`` dot product, with room for the bound's own rounding."""
     return (n + 4) * U * 1.001
 
@@ -69,7 +70,7 @@ class Ray(NamedTuple):
 
 def first_layer(params, x: Array, d: Array, accurate: bool = False) -> Ray:
     """The :class:`Ray` of ``x + t d`` (``(n_0,)`` each). ``accurate``: compensated dot products (error
-    about one rounding instead of ``n_0`` of them), for the rays plain float64 cannot certify."""
+    about one rounding instead of one per nonzero input), for the rays plain float64 cannot certify."""
     if len(params) == 1:
         zero = jnp.zeros_like(x)
         return Ray(x, d, zero, zero)
@@ -81,9 +82,9 @@ def first_layer(params, x: Array, d: Array, accurate: bool = False) -> Ray:
     n = W1.shape[0]
     # The classical bound gamma_k (|x| @ |W1| + |b1|), with two savings. A sum rounds only where both
     # addends are nonzero: in any order, a product meets at most k - 1 inexact additions when k products
-    # are nonzero, so k counts x's (d's) nonzero entries (MNIST images: about a fifth of n). And |x| @ |W1|
-    # is bounded from norms (_abs_product_bound; about 2.5 times larger on MNIST rays): no matrix product
-    # of |x| and |d|, which took half the first layer's time.
+    # are nonzero, so k counts x's (d's) nonzero entries (sparse inputs such as images gain most). And
+    # |x| @ |W1| is bounded from norms (_abs_product_bound): no matrix product of |x| and |d|, which took
+    # half the first layer's time.
     cols = _norm(W1, axis=0)[0], jnp.sum(jnp.abs(W1), axis=0)
     ea = _gamma(jnp.sum(x != 0) + 1) * (_abs_product_bound(x, *cols) + jnp.abs(b1)) + _underflow((x, b1), n + 2)
     es = _gamma(jnp.sum(d != 0)) * _abs_product_bound(d, *cols) + _underflow(d, n + 2)
@@ -92,22 +93,21 @@ def first_layer(params, x: Array, d: Array, accurate: bool = False) -> Ray:
 
 def _norm(v: Array, axis: int = -1) -> tuple[Array, Array]:
     """The 2-norm and the largest magnitude of ``v`` along ``axis``; the 2-norm to a relative error of about
-    ``(n + 8) U`` (``_gamma``'s room covers it) and scaled by the largest entry: its squares overflow only if
-    it does, and those that underflow (entries below ``2^-511`` of the largest) lose less than
+    ``(n + 8) U`` (``_gamma``'s room covers it) and scaled by the largest entry: the scaled squares never
+    overflow, and those that underflow (entries below ``2^-511`` of the largest) lose less than
     ``n 2^-1022`` of it."""
     top = jnp.max(jnp.abs(v), axis=axis)
     m = jnp.expand_dims(jnp.where(top > 0, top, 1.0), axis)
     return jnp.squeeze(m, axis) * jnp.sqrt(jnp.sum(jnp.square(v / m), axis=axis)), top
 
 
-def _abs_product_bound(v: Array, W_two: Array, W_one: Array) -> Array:
+def _abs_product_bound(v: Array, col_two: Array, col_one: Array) -> Array:
     """A bound ``>= |v| @ |W|`` ``(m,)`` (to ``_gamma``'s room) from ``v`` ``(n,)`` and the 2- and 1-norms of
-    ``W``'s columns ``(m,)``: the lesser of ``|v|_2 |W_j|_2`` (Cauchy-Schwarz) and ``|v|_inf |W_j|_1``
-    (``|v|_1 |W_j|_inf`` as well would double the first layer's time: one more reduction over ``v``). A
-    product with a zero factor is 0, also against an infinite one."""
+    ``W``'s columns ``(m,)``: the lesser of ``|v|_2 |W_j|_2`` (Cauchy-Schwarz) and ``|v|_inf |W_j|_1``. A
+    product with a zero factor is 0, also against an infinite one (NaN stays NaN)."""
     two, top = _norm(v)
-    guard = lambda p, q: jnp.where((p > 0) & (q > 0), p * q, 0.0)
-    return jnp.minimum(guard(two, W_two), guard(top, W_one))
+    bounds = [jnp.where((p == 0) | (q == 0), 0.0, p * q) for p, q in ((two, col_two), (top, col_one))]
+    return jnp.minimum(*bounds)
 
 
 def _underflow(inputs: Array | tuple[Array, ...], n: int, axis=None) -> Array:

@@ -393,9 +393,9 @@ def test_first_layer_error_bounds_hold(rng):
         dict(xs=1e-170, ds=1.0),  # an unscaled 2-norm of x is 0
         dict(xs=1e170, ds=1e-160, b=1.0),  # squares overflow
         dict(xs=1.0, ds=0.0),  # a zero direction: exactly zero slopes and errors
-        dict(xs=1e-300, ds=1e-300, Ws=1e10),  # gamma |d| alone underflows; times |W| it does not
+        dict(xs=1e-300, ds=1e-300, Ws=1e10, n=784),  # gamma |d| alone underflows; times |W| it does not
         dict(xs=0.0, ds=1e-10, Ws=1e307, n=60),  # a zero x against infinite column 1-norms: no 0 * inf
-        dict(xs=1e-10, ds=1.0, Ws=1e307, n=60),  # column 1-norms overflow, 2-norms do not
+        dict(xs=1e-10, ds=1.0, Ws=1e306, n=600),  # column 1-norms overflow, 2-norms do not
         dict(xs=1.0, ds=1.0, n=1),
         dict(xs=1.0, ds=1.0, zero_column=True),
     ]
