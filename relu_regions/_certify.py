@@ -15,7 +15,8 @@ are determined by them, and their extremes over the stretch are at the ends):
   ray forms its own label's, so memory and time stay linear in the number of classes.
 
 Rounding is accounted for so that the bounds hold for the exact real-arithmetic network with the float64
-weights and inputs given (the first layer's float64 values come with their own error bounds): the float32 rounding of weights, biases, products and sums is
+weights and inputs given (the first layer's float64 values come with their own error bounds, which
+:func:`certified_ray` carries over to its float32 copy): the float32 rounding of weights, biases, products and sums is
 covered by inflating each radius by ``gamma * (|c| + r)`` with ``gamma = (fan_in + 8) 2^-23`` (about twice
 the classical ``fan_in * u`` error bound of a dot product) before the product, and the result by a
 relative ``gamma`` afterwards (float32 subnormals read as zero: ``FLUSH``); infinities or NaN from
@@ -59,13 +60,13 @@ by ``FLUSH (1 + 1 / gamma)`` (a normal float32), which adds at least ``FLUSH`` t
 class CertParams(NamedTuple):
     """Float32 copies for certification: hidden layers 2..L-1 as ``(W, |W|, b, gamma, flush)`` (``|W|``
     raised, and ``flush``, ``FLUSH`` times the largest column sum of ``|W|``: see ``FLUSH``); the last
-    layer's ``W_L``, ``|W_L|``, ``b_L`` in float32, ``W_L`` in float64 (``W64``, for the label's margin
+    layer's ``W_L`` and ``b_L`` in float32, ``row_max`` ``(n_{L-1},)`` its rows' largest magnitudes (rounded up), ``W_L`` in float64 (``W64``, for the label's margin
     weights), the layer's ``gamma`` and ``flush``; for at most ``ALL_LABELS_MAX`` classes ``absD_all``
     ``(n_{L-1}, n_L^2)``, column ``c n_L + j`` holding ``|W_L[:, c] - W_L[:, j]|`` rounded up to float32 (else None)."""
 
     hidden: tuple[tuple[Array, Array, Array, Array, Array], ...]
     W: Array
-    absW: Array
+    row_max: Array
     b: Array
     W64: Array
     gamma_last: Array
@@ -87,7 +88,7 @@ def prepare(params) -> CertParams:
     W, b = params[-1]
     gamma = _gamma(W.shape[0])
     absD_all = _label_abs_diff(W, gamma=gamma) if W.shape[1] <= ALL_LABELS_MAX else None
-    return CertParams(tuple(hidden), W.astype(F32), jnp.abs(W).astype(F32), b.astype(F32), W,
+    return CertParams(tuple(hidden), W.astype(F32), _raised(jnp.max(jnp.abs(W), axis=1), gamma), b.astype(F32), W,
                       gamma, _flush_slack(W), absD_all)
 
 
@@ -109,11 +110,6 @@ def _label_abs_diff(W64: Array, label: Array | None = None, *, gamma: Array) -> 
     return _raised(jnp.abs(label_differences(W64, label)), gamma, factor=2)
 
 
-def _down(v64: Array) -> Array:
-    """A float32 value ``<=`` the float64 ``v64`` (round-to-nearest error pre-compensated)."""
-    return (v64 - (jnp.abs(v64) * 2.0**-22 + TINY)).astype(F32)
-
-
 def _affine(c: Array, r: Array, W: Array, absW: Array, b: Array, gamma: Array,
             flush: Array) -> tuple[Array, Array]:
     """Centre and radius ``(2, n)`` of ``h @ W + b`` for ``|h - c| <= r`` (rows: the stretch's two ends;
@@ -125,10 +121,10 @@ def _affine(c: Array, r: Array, W: Array, absW: Array, b: Array, gamma: Array,
 
 
 def _scaled(b: Array, u: Array) -> Array:
-    """``u b`` ``(2, n)`` for the float64 ends ``u`` ``(2, 1)``. Rounding ``u`` to float32 and the product
+    """``u b`` ``(2, n)`` for the ends ``u`` ``(2, 1)`` rounded to float32. Rounding ``u`` to float32 and the product
     add ``2 * 2^-24 |u b|`` to the error of the float32 bias, which the ``gamma |b|`` terms cover (``gamma``
     is ``fan_in + 8`` units of ``2^-23``, twice a dot product's classical bound)."""
-    return u.astype(F32) * b
+    return u * b
 
 
 def _relu_enclosure(lo: Array, hi: Array) -> tuple[Array, Array]:
@@ -149,23 +145,42 @@ class MarginBounds(NamedTuple):
     room: Array
 
 
+def certified_ray(ray: Ray) -> Ray:
+    """The float32 copy of a first layer (:class:`Ray` of float64 arrays) that :func:`margin_bounds` reads,
+    made once per ray: values rounded to nearest, their error bounds raised by that rounding and rounded
+    up (values beyond float32's range become infinite: such a ray never certifies)."""
+    a, s = ray.a.astype(F32), ray.s.astype(F32)
+    return Ray(a, s, _up(ray.ea + jnp.abs(ray.a - a)), _up(ray.es + jnp.abs(ray.s - s)))
+
+
+def _up(v64: Array) -> Array:
+    """A float32 value ``>=`` the non-negative float64 ``v64``."""
+    return (v64 * (1 + 2.0**-22) + TINY).astype(F32)
+
+
 def margin_bounds(cp: CertParams, ray: Ray, a: Array, b: Array, label: Array, tail: bool = False) -> MarginBounds:
-    """Bounds of the margins on the stretch ``[a, b]`` (``0 <= a <= b``) of a ray (:class:`Ray`: first-layer
-    pre-activations ``a1 + t s1`` in float64 with their error bounds against exact arithmetic).
+    """Bounds of the margins on the stretch ``[a, b]`` (``0 <= a <= b``, float64) of a ray (:func:`certified_ray`:
+    first-layer pre-activations ``a1 + t s1`` in float32 with their error bounds against exact arithmetic).
 
     ``tail``: the stretch is one of ``u = 1 / t`` instead, ``u = 0`` standing for ``t = inf``. For
     ``t > 0`` every pre-activation is ``t`` times that of the same network at ``s1 + u a1`` with every
     later bias multiplied by ``u`` (ReLU is positively homogeneous), and so are the margins: their signs
     on ``u`` in ``[a, b]`` are those on ``t`` in ``[1 / b, 1 / a]``, an unbounded stretch made finite."""
-    ends = jnp.stack([a, b])[:, None]
+    ends64 = jnp.stack([a, b])[:, None]
+    ends = ends64.astype(F32)
     if tail:
         ray = Ray(ray.s, ray.a, ray.es, ray.ea)
         cp = cp._replace(hidden=tuple((W, aW, _scaled(bias, ends), g, fl) for W, aW, bias, g, fl in cp.hidden),
                          b=_scaled(cp.b, ends))
+    # With t = e + de (e: the float32 end): |a1 + t s1 - (a + e s)| <= ea + |e| es + |de| (|s| + es); the
+    # float32 products and sums round by less than 2^-22 of the magnitudes that enter them, the slack's
+    # own sum by less than 2^-19 of it.
+    de, e = _up(jnp.abs(ends64 - ends)), jnp.abs(ends)
     z = ray.a[None, :] + ends * ray.s[None, :]
-    slop = (ray.ea[None, :] + jnp.abs(ends) * ray.es[None, :]
-            + (jnp.abs(ray.a)[None, :] + jnp.abs(ends) * jnp.abs(ray.s)[None, :]) * 2.0**-50)
-    lo, hi = _down(z - slop), -_down(-(z + slop))
+    slop = (ray.ea[None, :] + e * ray.es[None, :] + de * (jnp.abs(ray.s) + ray.es)[None, :]
+            + (jnp.abs(ray.a)[None, :] + e * jnp.abs(ray.s)[None, :] + jnp.abs(z)) * 2.0**-22)
+    slop = slop * (1 + 2.0**-19) + TINY
+    lo, hi = z - slop, z + slop
     for W, absW, bias, gamma, flush in cp.hidden:
         c, r = _relu_enclosure(lo, hi)
         zc, zr = _affine(c, r, W, absW, bias, gamma, flush)
@@ -177,13 +192,15 @@ def margin_bounds(cp: CertParams, ray: Ray, a: Array, b: Array, label: Array, ta
 def _margins(cp: CertParams, c: Array, r: Array, label: Array) -> MarginBounds:
     """Lower bounds of ``f_label - f_j`` for last-layer inputs ``|h - c| <= r`` (``(2, n_{L-1})``).
 
-    The centre goes through ``W_L`` (logits, then differences: its rounding is bounded with ``|c| @ |W_L|``),
-    the radius through the label's ``|W_L[:, label] - W_L[:, j]|`` (rounded up to float32)."""
+    The centre goes through ``W_L`` (logits, then differences), the radius through the label's
+    ``|W_L[:, label] - W_L[:, j]|`` (rounded up to float32). The rounding of logit ``j`` is bounded by
+    ``gamma (|c| @ |W_L[:, j]| + |b_j|)``, here with ``|c| @ row_max`` for every ``j``: a product with one
+    column, not ``n_L``, for a term ``gamma`` times smaller than the margins it guards."""
     n = cp.b.shape[-1]
     gamma = cp.gamma_last
     r = r + gamma * (jnp.abs(c) + r)
     f = _mm(c, cp.W) + cp.b
-    err = _mm(jnp.abs(c), cp.absW) + jnp.abs(cp.b)
+    err = _mm(jnp.abs(c), cp.row_max)[:, None] + jnp.abs(cp.b)
     mc = f[:, label, None] - f
     if cp.absD_all is not None:  # few classes: one product against every label's matrix, then the label's block
         rad = _mm(r, cp.absD_all).reshape(r.shape[0], n, n)[:, label, :]

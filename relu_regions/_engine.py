@@ -37,7 +37,7 @@ import jax
 import jax.numpy as jnp
 from jax import Array
 
-from relu_regions._certify import CertParams, certified_fraction, margin_bounds
+from relu_regions._certify import CertParams, certified_fraction, certified_ray, margin_bounds
 from relu_regions._queue import Lanes, run_queue, select
 from relu_regions._walk import Ray, Step, start_step, walk_step
 
@@ -73,7 +73,9 @@ class Problems(NamedTuple):
     ``label`` ``(P,)`` int32; for the certified walk (:func:`with_caps`) ``Tc`` ``(P,)``, how far
     certification goes, and ``tail`` ``(P,)``, whether ``[Tc, T]`` is already certified; ``start`` ``(P,)``
     (certified walk only; None: 0) where the walk starts, ``[0, start]`` being certified free of class
-    change for ``label`` already (by an earlier, less accurate pass)."""
+    change for ``label`` already (by an earlier, less accurate pass); ``h_min`` ``(P,)`` (certified walk only)
+    the shortest stretch certification tries before it walks (see ``H_MIN_REL``); ``ray32`` (certified walk
+    only) the rays' float32 copy that certification reads (:func:`relu_regions._certify.certified_ray`)."""
 
     ray: Ray
     T: Array
@@ -81,6 +83,8 @@ class Problems(NamedTuple):
     Tc: Array | None = None
     tail: Array | None = None
     start: Array | None = None
+    h_min: Array | None = None
+    ray32: Ray | None = None
 
 
 class Sides(NamedTuple):
@@ -99,10 +103,12 @@ class Sides(NamedTuple):
 
 
 class Lane(NamedTuple):
-    """State of one lane (leading axis: lanes): its problem; the certification frontier ``step.t`` with
-    stretch ``h`` (certifying) or the walk's state ``step`` (walking; ``step.done`` once solved)."""
+    """State of one lane (leading axis: lanes): its problem (``ray32`` None on the counting walk); the
+    certification frontier ``step.t`` with stretch ``h`` (certifying) or the walk's state ``step`` (walking;
+    ``step.done`` once solved)."""
 
     ray: Ray
+    ray32: Ray | None
     T: Array
     Tc: Array  # certification cap
     tail: Array  # [Tc, T] is certified
@@ -115,11 +121,12 @@ class Lane(NamedTuple):
     n: Array  # certification attempts and region steps so far
 
 
-def side_rays(problems: Problems, idx: Array) -> Ray:
-    """The rays of side problems ``idx`` ``(k,)`` (rows ``(k, n_1)``), walked backwards for ``idx >= B``."""
+def side_rays(problems: Problems, idx: Array, f32: bool = False) -> Ray:
+    """The rays of side problems ``idx`` ``(k,)`` (rows ``(k, n_1)``), walked backwards for ``idx >= B``;
+    ``f32``: their float32 copies ``problems.ray32``."""
     B = problems.ray.a.shape[0]
     back = idx >= B
-    ray = jax.tree.map(lambda x: x[jnp.where(back, idx - B, idx)], problems.ray)
+    ray = jax.tree.map(lambda x: x[jnp.where(back, idx - B, idx)], problems.ray32 if f32 else problems.ray)
     return ray._replace(s=jnp.where(back[:, None], -ray.s, ray.s))
 
 
@@ -134,11 +141,11 @@ def _last_root(ray: Ray) -> Array:
     return jnp.maximum(jnp.max(jnp.where(jnp.isfinite(root), root, -jnp.inf)), 0.0)
 
 
-def _tail_cap(cp: CertParams, ray: Ray, label: Array) -> tuple[Array, Array]:
-    """``(Tc, tail)`` for an infinite side: with ``R`` the last first-layer root (1 if none), ``u = 1 / t``
-    in ``[0, 1 / R]`` is certified as far as the bounds allow, ``[0, s / R]``; then ``Tc = R / s`` (rounded
-    up) and ``tail`` is True. Else ``Tc = R``, ``tail`` False."""
-    last = _last_root(ray)
+def _tail_cap(cp: CertParams, ray: Ray, label: Array, last: Array) -> tuple[Array, Array]:
+    """``(Tc, tail)`` for an infinite side (``ray``: its float32 copy) whose last first-layer root ahead is
+    ``last`` (0 if none): with ``R = last`` (1 if none), ``u = 1 / t`` in ``[0, 1 / R]`` is certified as far
+    as the bounds allow, ``[0, s / R]``; then ``Tc = R / s`` (rounded up) and ``tail`` is True. Else
+    ``Tc = last``, ``tail`` False."""
     R = jnp.where(last > 0, last, 1.0)
     U0 = 1.0 / R
     s = certified_fraction(margin_bounds(cp, ray, jnp.zeros_like(U0), U0, label, tail=True).low).astype(R.dtype)
@@ -149,18 +156,27 @@ def _tail_cap(cp: CertParams, ray: Ray, label: Array) -> tuple[Array, Array]:
 
 
 def with_caps(cp: CertParams, problems: Problems) -> Problems:
-    """``problems`` with the certification caps ``Tc`` and ``tail`` (:class:`Problems`); the tail bound
-    is computed only when some side is infinite."""
+    """``problems`` with the certification caps ``Tc``, ``tail`` and ``h_min`` (:class:`Problems`); the tail
+    bound is computed only when some side is infinite."""
     T = problems.T
     inf = jnp.isinf(T)
-    tail_cap = lambda: jax.vmap(_tail_cap, in_axes=(None, 0, 0))(cp, side_rays(problems, jnp.arange(T.shape[0])),
-                                                                 problems.label)
+    problems = problems._replace(ray32=jax.vmap(certified_ray)(problems.ray))
+    idx = jnp.arange(T.shape[0])
+    last = jax.vmap(_last_root)(side_rays(problems, idx))
+    tail_cap = lambda: jax.vmap(_tail_cap, in_axes=(None, 0, 0, 0))(cp, side_rays(problems, idx, f32=True),
+                                                                    problems.label, last)
     Tc, tail = jax.lax.cond(jnp.any(inf), tail_cap, lambda: (T, jnp.zeros(T.shape, bool)))
-    return problems._replace(Tc=jnp.where(inf, Tc, T), tail=jnp.where(inf, tail, False))
+    Tc = jnp.where(inf, Tc, T)
+    # A finite side's scale is where its first layer stops switching, if that comes before Tc: a range far
+    # longer than the ray's switching (t in [-1e3, 1e3]) must not walk stretches longer than a GI.
+    scale = jnp.clip(last, Tc * H_MIN_REL, Tc)
+    h_min = jnp.where(inf, Tc * H_MIN_REL_INF, scale * H_MIN_REL)
+    return problems._replace(Tc=Tc, tail=jnp.where(inf, tail, False), h_min=h_min)
 
 
 def _init(params, problems: Problems, idx: Array, certify: bool) -> Lane:
     ray = side_rays(problems, idx)
+    ray32 = side_rays(problems, idx, f32=True) if certify else None
     T, label = problems.T[idx], problems.label[idx]
     n = idx.shape[0]
     dtype = ray.a.dtype
@@ -171,11 +187,8 @@ def _init(params, problems: Problems, idx: Array, certify: bool) -> Lane:
     if certify and problems.start is not None:
         start = problems.start[idx]
         step = step._replace(t=start, safe=start)
-    # A finite side's scale is where its first layer stops switching, if that comes before Tc: a range far
-    # longer than the ray's switching (t in [-1e3, 1e3]) must not walk stretches longer than a GI.
-    scale = jnp.clip(jax.vmap(_last_root)(ray), Tc * H_MIN_REL, Tc)
-    h_min = jnp.where(jnp.isinf(T), Tc * H_MIN_REL_INF, scale * H_MIN_REL)
-    return Lane(ray, T, Tc, tail, label, walking=~(Tc > 0), h=Tc * H_FIRST, h_min=h_min,
+    h_min = problems.h_min[idx] if certify else zero
+    return Lane(ray, ray32, T, Tc, tail, label, walking=~(Tc > 0), h=Tc * H_FIRST, h_min=h_min,
                 limit=jnp.full(n, jnp.inf, dtype), step=step, n=jnp.zeros(n, jnp.int32))
 
 
@@ -190,9 +203,10 @@ def _walk(params, lane: Lane) -> tuple[Lane, Array]:
 
 
 def _few_roots(ray: Ray, a: Array, b: Array) -> Array:
-    """Whether at most ``ROOTS_WALK`` first-layer units switch on ``(a, b)`` (per lane): the first layer's
-    pattern then hardly changes there, and walking is likely cheaper than more certification attempts."""
-    root = _roots(ray)
+    """Whether at most ``ROOTS_WALK`` first-layer units switch on ``(a, b)`` (per lane; ``ray``: the float32
+    copy, whose roots are close enough for a choice that only steers the work): the first layer's pattern
+    then hardly changes there, and walking is likely cheaper than more certification attempts."""
+    root = _roots(ray).astype(a.dtype)
     inside = (root > a[:, None]) & (root < b[:, None])  # NaN (constant units) is never inside
     return jnp.sum(inside, axis=-1) <= ROOTS_WALK
 
@@ -203,7 +217,7 @@ def _certify(params, cp: CertParams, lane: Lane) -> tuple[Lane, Array]:
     t, Tc = lane.step.t, lane.Tc
     beyond = t >= Tc  # a walk bout went past the cap: nothing left to certify
     b = jnp.maximum(jnp.minimum(t + lane.h, Tc), t)
-    mb = jax.vmap(margin_bounds, in_axes=(None, 0, 0, 0, 0))(cp, lane.ray, t, b, lane.label)
+    mb = jax.vmap(margin_bounds, in_axes=(None, 0, 0, 0, 0))(cp, lane.ray32, t, b, lane.label)
     s = jax.vmap(certified_fraction)(mb.low).astype(t.dtype)
     full = (s == 1) | beyond
     adv = s * (b - t)
@@ -215,7 +229,7 @@ def _certify(params, cp: CertParams, lane: Lane) -> tuple[Lane, Array]:
     h_new = (b - t) * jnp.clip(grow, STEP_MIN, STEP_MAX)
     reached = full & (b >= Tc)
     finished = reached & ((Tc >= lane.T) | lane.tail)
-    walk = ~finished & (reached | (h_new < lane.h_min) | (~full & _few_roots(lane.ray, t_new, b)))
+    walk = ~finished & (reached | (h_new < lane.h_min) | (~full & _few_roots(lane.ray32, t_new, b)))
     limit = jnp.where(reached, jnp.inf, b)
     # The walk restarts at the frontier with nothing pinned (its own bounds certify what it decides);
     # whether every decision so far was certified carries over.
@@ -236,7 +250,7 @@ def _step_counting(params, max_steps: int):
     return step
 
 
-_FIXED = ("ray", "T", "Tc", "tail", "label", "h_min")
+_FIXED = ("ray", "ray32", "T", "Tc", "tail", "label", "h_min")
 """The :class:`Lane` fields that hold the problem: no step changes them."""
 _MOVING = tuple(f for f in Lane._fields if f not in _FIXED)
 """The fields a certification attempt or a region step may change (every field not listed as fixed)."""

@@ -11,9 +11,9 @@ import pytest
 import relu_regions as rr
 from conftest import random_net
 from reference import reference_interval
-from relu_regions._certify import certified_fraction, margin_bounds, prepare
+from relu_regions._certify import certified_fraction, certified_ray, margin_bounds, prepare
 from relu_regions._network import cast_params
-from relu_regions._walk import first_layer
+from relu_regions._walk import Ray, first_layer
 # THIN: class 1 wins only on (0.5 + 5e-11, 0.5 + 1e-10), a sliver no bound may certify across.
 from test_hand_cases import (AT_BOUNDARY, EYE2, ON_BOUNDARY, ON_DECISION, THIN, THREE_TURNS, TOUCH, net,
                              residual_gain)
@@ -77,7 +77,7 @@ def test_certificate_stops_before_the_sliver():
     with jax.enable_x64(True):
         p = cast_params(THIN, jnp.float64)
         cp = prepare(p)
-        ray = first_layer(p, jnp.zeros(1), jnp.ones(1))  # x = 0, d = 1
+        ray = certified_ray(first_layer(p, jnp.zeros(1), jnp.ones(1)))  # x = 0, d = 1
         label = jnp.int32(0)
         for a, b in [(0.0, 1.0), (0.4, 0.6), (0.5, 0.5 + 1e-10), (0.0, 10.0)]:
             s = float(certified_fraction(margin_bounds(cp, ray, jnp.float64(a), jnp.float64(b), label).low))
@@ -107,7 +107,7 @@ def _bounds_hold(params, xs, ds, a, b, label_at, tail: bool) -> int:
         p = cast_params(params, jnp.float64)
         bound = jax.jit(jax.vmap(lambda c, r, lo, hi, l: margin_bounds(c, r, lo, hi, l, tail=tail),
                                  in_axes=(None, 0, 0, 0, 0)))
-        rays = jax.vmap(first_layer, in_axes=(None, 0, 0))(p, xs, ds)
+        rays = jax.vmap(certified_ray)(jax.vmap(first_layer, in_axes=(None, 0, 0))(p, xs, ds))
         low = np.asarray(bound(prepare(p), rays, a, b, labels).low, dtype=np.float64)
     u = np.linspace(0, 1, 257)
     n_pass = 0
@@ -119,6 +119,28 @@ def _bounds_hold(params, xs, ds, a, b, label_at, tail: bool) -> int:
         assert np.all(lower <= margin[:, others] + 1e-9 * (1 + np.abs(h).max())), i
         n_pass += np.all(lower > 0)
     return n_pass
+
+
+def test_certified_ray_encloses_the_float64_ray(rng):
+    """The float32 copy certification reads: each value's error bound covers its rounding and the float64
+    bound, exactly (rational arithmetic), at magnitudes from float32's subnormals to beyond its range
+    (where the copy is infinite and never certifies)."""
+    from fractions import Fraction
+
+    n = 400
+    mags = 10.0 ** rng.uniform(-48, 40, (4, n))
+    a, s, ea, es = rng.choice([-1.0, 1.0], (4, n)) * mags
+    a[:5], s[5:10] = 0.0, 0.0
+    ea, es = np.abs(ea) * 1e-10, np.abs(es) * 1e-10
+    with jax.enable_x64(True):
+        r = certified_ray(Ray(*(jnp.asarray(v) for v in (a, s, ea, es))))
+    a32, s32, ea32, es32 = (np.asarray(v, np.float64) for v in r)
+    for v, e, v32, e32 in ((a, ea, a32, ea32), (s, es, s32, es32)):
+        big = np.abs(v) > 3.4e38
+        assert np.all(np.isinf(v32[big]) | np.isinf(e32[big]))
+        for i in np.nonzero(~big)[0]:
+            assert Fraction(e32[i]) >= abs(Fraction(v[i]) - Fraction(v32[i])) + Fraction(e[i]), i
+    assert np.all(a32[:5] == 0) and np.all(s32[5:10] == 0)
 
 
 @pytest.fixture(params=["all labels", "own label"])
