@@ -52,21 +52,22 @@ def _lanes(config, what: str) -> int | None:
 
     ``config.lanes`` means what it means for MLPs: side walks per device stepping together on the work
     queue. ``walk_lanes`` (how the MLP queue's lanes split between region steps and float32
-    certification) and ``small`` (when a small MLP batch bypasses the queue) have no counterpart in the
-    program walker, whose every step both walks and certifies, so setting them is an error (never
+    certification), ``small`` (when a small MLP batch bypasses the queue) and ``streams`` (the MLP engine's
+    threads) have no counterpart in the program walker, whose every step both walks and certifies, so
+    setting them is an error (never
     silently ignored)."""
     if config is None:
         return None
     if not isinstance(config, EngineConfig):
         raise TypeError(f"{what}: config must be a relu_regions.EngineConfig or None, got {type(config).__name__}")
     default = EngineConfig()
-    unused = [f"{name}={getattr(config, name)!r}" for name in ("walk_lanes", "small")
+    unused = [f"{name}={getattr(config, name)!r}" for name in ("walk_lanes", "small", "streams")
               if getattr(config, name) != getattr(default, name)]
     if unused:
         raise ValueError(f"{what}: config sets {', '.join(unused)}: settings of the MLP engine only; a traced "
                          "program (a model that is not a dense ReLU chain) is walked by the program walker, "
                          "whose every step both walks and certifies, so the setting cannot apply. Leave "
-                         "walk_lanes and small at their defaults (config.lanes is honoured: side walks per "
+                         "walk_lanes, small and streams at their defaults (config.lanes is honoured: side walks per "
                          "device stepping together)")
     return config.lanes
 

@@ -3,12 +3,16 @@
 Each call takes one chunk of ``chunk`` rays (``2 chunk`` side problems) into the queue and returns the
 previous chunk's results; unfinished lanes are handed over, so no call waits for its slowest ray. A last
 call with no new rays drains the lanes. With a mesh (:mod:`relu_regions._sharding`) every device runs
-this on its own contiguous share of each chunk, with its own lanes; there is no communication.
+this on its own contiguous share of each chunk, with its own lanes; there is no communication. On one CPU
+device, a batch is split into streams, one per core, each run by its own thread with its own lanes
+(``EngineConfig.streams``).
 """
 
 from __future__ import annotations
 
 import math
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 
 import jax
@@ -136,8 +140,9 @@ def solve_rays(params, cp, arrays, *, batch_size: int, max_steps: int, config: E
     :func:`side_problems`).
 
     ``batch_size`` rays per device go into each call (the last chunk is padded with empty rays: range
-    ``[0, 0]``), so the kernels compile once per network shape and chunk size. Call under
-    ``jax.enable_x64(True)``. Returns ``None`` for ``B = 0``.
+    ``[0, 0]``), so the kernels compile once per network shape and chunk size. Without a mesh the rays
+    are split into ``config.stream_count`` contiguous parts run concurrently, each by its own thread with
+    its own lanes (:func:`_run_stream`). Call under ``jax.enable_x64(True)``. Returns ``None`` for ``B = 0``.
     """
     n = arrays[0].shape[0]
     if n == 0:
@@ -148,11 +153,45 @@ def solve_rays(params, cp, arrays, *, batch_size: int, max_steps: int, config: E
     if cp is not None and len(arrays) == 4:  # every side from 0: the same kernels as a resuming call
         arrays = [*arrays, np.zeros(n), np.zeros(n), np.full(n, -1, np.int32)]
     n_dev = 1 if mesh is None else mesh.devices.size
-    per_dev = min(batch_size, -(-n // n_dev))
-    chunk = per_dev * n_dev
     platform = jax.default_backend() if mesh is None else mesh.devices.flat[0].platform
+    streams = 1 if mesh is not None else config.stream_count(platform, n)
+    share = -(-n // streams)  # rays per stream; every stream runs chunks of the same size (one compilation)
+    per_dev = min(batch_size, -(-share // n_dev))
+    parts = [slice(k, min(k + share, n)) for k in range(0, n, share)]
+    n_chunks = sum(-(-(p.stop - p.start) // (per_dev * n_dev)) for p in parts)
+    run = partial(_run_stream, params, cp, per_dev=per_dev, max_steps=max_steps, config=config,
+                  platform=platform, mesh=mesh, accurate=accurate)
+    with tqdm(total=n_chunks, disable=not progress, desc=desc, unit="chunk") as bar:
+        if len(parts) == 1:
+            results = [run([a[parts[0]] for a in arrays], bar, None)]
+        else:
+            halt = threading.Event()
+            with ThreadPoolExecutor(len(parts)) as pool:
+                futures = [pool.submit(_in_x64, run, [a[p] for a in arrays], bar, halt) for p in parts]
+                try:
+                    results = [f.result() for f in futures]
+                except BaseException:  # (an interrupt too) the other streams stop after their current chunk
+                    halt.set()
+                    raise
+    sides = jax.tree.map(lambda *pieces: np.concatenate(pieces), *[r[0] for r in results])
+    return sides, np.concatenate([r[1] for r in results])
+
+
+def _in_x64(fn, *args):
+    """``fn(*args)`` under ``jax.enable_x64(True)``: the setting is per thread, and a worker's starts unset."""
+    with jax.enable_x64(True):
+        return fn(*args)
+
+
+def _run_stream(params, cp, arrays, bar, halt, *, per_dev: int, max_steps: int, config: EngineConfig, platform: str,
+                mesh, accurate: bool):
+    """One stream of :func:`solve_rays`: its rays in chunks of ``per_dev`` rays per device through one set of
+    lanes, handed over from chunk to chunk; ticks ``bar`` per chunk and stops between chunks once ``halt``
+    (a ``threading.Event`` or None) is set."""
+    n = arrays[0].shape[0]
+    n_dev = 1 if mesh is None else mesh.devices.size
+    chunk = per_dev * n_dev
     n_lanes, walk_lanes = lane_counts(per_dev, cp is not None, config, platform)
-    starts = list(range(0, n, chunk))
 
     def padded(start):  # a view of the rows where it is aligned, else one aligned copy
         stop = min(start + chunk, n)
@@ -163,7 +202,9 @@ def solve_rays(params, cp, arrays, *, batch_size: int, max_steps: int, config: E
     run = partial(_advance, params, cp, walk_lanes=walk_lanes, max_steps=max_steps, mesh=mesh)
     lanes = carried = None
     sides, labels = [], []
-    for k, start in enumerate(tqdm(starts, disable=not progress, desc=desc, unit="chunk")):
+    for k, start in enumerate(range(0, n, chunk)):
+        if halt is not None and halt.is_set():
+            raise RuntimeError("stopped: another stream failed or was interrupted")
         label, problems = _problems(params, cp, *padded(start), mesh=mesh, accurate=accurate)
         if lanes is None:
             lanes, carried = _start(params, cp, problems, n_lanes=n_lanes, mesh=mesh)
@@ -171,6 +212,7 @@ def solve_rays(params, cp, arrays, *, batch_size: int, max_steps: int, config: E
         labels.append(np.asarray(label)[: min(chunk, n - start)])
         if k:
             sides.append(jax.device_get(done))
+        bar.update(1)
     done, _, _ = run(problems, np.zeros(n_dev, np.int32), lanes, carried)
     sides.append(jax.device_get(done))
     sides = jax.tree.map(lambda *parts: np.concatenate(parts)[:n], *sides)

@@ -478,6 +478,12 @@ def test_public_api_without_x64_flag(tmp_path):
         " (np.array([[0.0, 1e20]]), np.array([0.0, 1.0]))]\n"
         "R = rr.exact_intervals(g, np.zeros((3, 1)), np.ones((3, 1)))\n"
         "assert R.fallback.all() and R.exact.all() and (R.lo == -1.0).all() and (R.hi == 2.0).all(), R\n"
+        # Streams: worker threads, where the x64 setting of the calling thread does not reach by itself.
+        "rng = np.random.default_rng(0)\n"
+        "q = [(rng.normal(size=(3, 16)), rng.normal(size=16)), (rng.normal(size=(16, 3)), rng.normal(size=3))]\n"
+        "xs, ds = rng.normal(size=(30, 3)), rng.normal(size=(30, 3))\n"
+        "one, two = (rr.exact_intervals(q, xs, ds, config=rr.EngineConfig(small=0, streams=k)) for k in (1, 2))\n"
+        "assert one.hi.dtype == two.hi.dtype == np.float64 and np.allclose(one.hi, two.hi, rtol=1e-9, atol=0)\n"
         "print('ok')\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert out.returncode == 0 and "ok" in out.stdout, out.stderr[-2000:]

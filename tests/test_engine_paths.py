@@ -3,6 +3,8 @@ and the independent reference, the soundness of the float32 certificates, and th
 
 from __future__ import annotations
 
+import os
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -284,6 +286,35 @@ def test_default_cpu_lanes_widen_for_large_chunks():
     assert lane_counts(CPU_WIDE_RAYS, False, config, "cpu") == (384, 384)
     assert lane_counts(CPU_WIDE_RAYS, True, rr.EngineConfig(lanes=100, walk_lanes=10), "cpu") == (100, 10)
     assert lane_counts(CPU_WIDE_RAYS, True, config, "gpu") == (2000, 250)  # 2 chunk sides; not widened
+
+
+def test_stream_count():
+    from relu_regions._config import STREAM_MIN_RAYS
+
+    config = rr.EngineConfig()
+    assert config.stream_count("gpu", 10**6) == 1
+    assert config.stream_count("cpu", 2 * STREAM_MIN_RAYS - 1) == 1  # every stream keeps its share of rays
+    assert 1 <= config.stream_count("cpu", 10**6) <= (os.cpu_count() or 1)
+    assert rr.EngineConfig(streams=3).stream_count("gpu", 100) == 3  # as configured, at most one per ray
+    assert rr.EngineConfig(streams=3).stream_count("cpu", 2) == 2
+    with pytest.raises(ValueError, match="EngineConfig.streams: expected a positive integer"):
+        rr.EngineConfig(streams=0)
+
+
+@pytest.mark.parametrize("t_range", [(-3.0, 3.0), (-np.inf, np.inf)])
+def test_streams_give_the_same_answers(rng, t_range):
+    """Rays split over concurrent streams (threads, each with its own lanes, chunks handed over within a
+    stream): every answer as on one stream, on both paths and through the second tier."""
+    params = random_net(rng, [6, 24, 24, 4])
+    xs, ds = rng.normal(size=(41, 6)), rng.normal(size=(41, 6)) * 3
+    for count in (False, True):
+        one, three = (rr.exact_intervals(params, xs, ds, *t_range, batch_size=5, count_regions=count,
+                                         config=rr.EngineConfig(lanes=6, walk_lanes=2, small=0, streams=k))
+                      for k in (1, 3))
+        for field in ("label", "lo_class", "hi_class", "n_regions", "exact", "fallback"):
+            np.testing.assert_array_equal(getattr(one, field), getattr(three, field), err_msg=field)
+        for field in ("lo", "hi"):  # (certified ends: the walk's last bits may follow the lanes' products)
+            np.testing.assert_allclose(getattr(one, field), getattr(three, field), rtol=1e-9, atol=0, err_msg=field)
 
 
 def test_steps_change_only_the_moving_lane_fields(rng):

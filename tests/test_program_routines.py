@@ -107,7 +107,8 @@ def test_program_batches_follow_batch_size_and_config_lanes(monkeypatch, capsys)
 
 def test_program_config_that_cannot_apply_is_an_error():
     xs, ds = _rays(2)
-    for config, what in ((rr.EngineConfig(walk_lanes=8), "walk_lanes=8"), (rr.EngineConfig(small=0), "small=0")):
+    for config, what in ((rr.EngineConfig(walk_lanes=8), "walk_lanes=8"), (rr.EngineConfig(small=0), "small=0"),
+                         (rr.EngineConfig(streams=2), "streams=2")):
         with pytest.raises(ValueError, match=f"exact_intervals: config sets {what}.*traced program"):
             rr.exact_intervals(CNN, xs, ds, config=config)
     with pytest.raises(TypeError, match="config must be a relu_regions.EngineConfig"):
