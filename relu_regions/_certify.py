@@ -16,10 +16,10 @@ are determined by them, and their extremes over the stretch are at the ends):
 
 Rounding is accounted for so that the bounds hold for the exact real-arithmetic network with the float64
 weights and inputs given (the first layer's float64 values come with their own error bounds, which
-:func:`certified_ray` carries over to its float32 copy): the float32 rounding of weights, biases, products and sums is
-covered by inflating each radius by ``gamma * (|c| + r)`` with ``gamma = (fan_in + 8) 2^-23`` (about twice
-the classical ``fan_in * u`` error bound of a dot product) before the product, and the result by a
-relative ``gamma`` afterwards (float32 subnormals read as zero: ``FLUSH``); infinities or NaN from
+:func:`certified_ray` carries over to its float32 copy): the float32 rounding of weights, biases,
+products and sums is covered by inflating each radius by ``gamma * (|c| + r)`` with
+``gamma = (fan_in + 8) 2^-23`` (about twice the classical ``fan_in * u`` error bound of a dot product)
+before the product, and the result by a relative ``gamma`` afterwards (float32 subnormals read as zero: ``FLUSH``); infinities or NaN from
 overflow never certify. A stretch is certified when every margin's lower bound is positive at both ends
 (then on the whole stretch, the bound being affine).
 
@@ -60,8 +60,8 @@ by ``FLUSH (1 + 1 / gamma)`` (a normal float32), which adds at least ``FLUSH`` t
 class CertParams(NamedTuple):
     """Float32 copies for certification: hidden layers 2..L-1 as ``(W, |W|, b, gamma, flush)`` (``|W|``
     raised, and ``flush``, ``FLUSH`` times the largest column sum of ``|W|``: see ``FLUSH``); the last
-    layer's ``W_L`` and ``b_L`` in float32, ``row_max`` ``(n_{L-1},)`` its rows' largest magnitudes (rounded up), ``W_L`` in float64 (``W64``, for the label's margin
-    weights), the layer's ``gamma`` and ``flush``; for at most ``ALL_LABELS_MAX`` classes ``absD_all``
+    layer's ``W_L`` and ``b_L`` in float32, ``row_max`` ``(n_{L-1},)`` its rows' largest magnitudes (rounded
+    up), ``W_L`` in float64 (``W64``, for the label's margin weights), the layer's ``gamma`` and ``flush``; for at most ``ALL_LABELS_MAX`` classes ``absD_all``
     ``(n_{L-1}, n_L^2)``, column ``c n_L + j`` holding ``|W_L[:, c] - W_L[:, j]|`` rounded up to float32 (else None)."""
 
     hidden: tuple[tuple[Array, Array, Array, Array, Array], ...]
