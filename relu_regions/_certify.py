@@ -60,13 +60,13 @@ by ``FLUSH (1 + 1 / gamma)`` (a normal float32), which adds at least ``FLUSH`` t
 class CertParams(NamedTuple):
     """Float32 copies for certification: hidden layers 2..L-1 as ``(W, |W|, b, gamma, flush)`` (``|W|``
     raised, and ``flush``, ``FLUSH`` times the largest column sum of ``|W|``: see ``FLUSH``); the last
-    layer's ``W_L`` and ``b_L`` in float32, ``row_max`` ``(n_{L-1},)`` its rows' largest magnitudes (rounded
-    up), ``W_L`` in float64 (``W64``, for the label's margin weights), the layer's ``gamma`` and ``flush``; for at most ``ALL_LABELS_MAX`` classes ``absD_all``
+    layer's ``W_L``, ``|W_L|``, ``b_L`` in float32, ``W_L`` in float64 (``W64``, for the label's margin
+    weights), the layer's ``gamma`` and ``flush``; for at most ``ALL_LABELS_MAX`` classes ``absD_all``
     ``(n_{L-1}, n_L^2)``, column ``c n_L + j`` holding ``|W_L[:, c] - W_L[:, j]|`` rounded up to float32 (else None)."""
 
     hidden: tuple[tuple[Array, Array, Array, Array, Array], ...]
     W: Array
-    row_max: Array
+    absW: Array
     b: Array
     W64: Array
     gamma_last: Array
@@ -88,7 +88,7 @@ def prepare(params) -> CertParams:
     W, b = params[-1]
     gamma = _gamma(W.shape[0])
     absD_all = _label_abs_diff(W, gamma=gamma) if W.shape[1] <= ALL_LABELS_MAX else None
-    return CertParams(tuple(hidden), W.astype(F32), _raised(jnp.max(jnp.abs(W), axis=1), gamma), b.astype(F32), W,
+    return CertParams(tuple(hidden), W.astype(F32), jnp.abs(W).astype(F32), b.astype(F32), W,
                       gamma, _flush_slack(W), absD_all)
 
 
@@ -192,15 +192,14 @@ def margin_bounds(cp: CertParams, ray: Ray, a: Array, b: Array, label: Array, ta
 def _margins(cp: CertParams, c: Array, r: Array, label: Array) -> MarginBounds:
     """Lower bounds of ``f_label - f_j`` for last-layer inputs ``|h - c| <= r`` (``(2, n_{L-1})``).
 
-    The centre goes through ``W_L`` (logits, then differences), the radius through the label's
-    ``|W_L[:, label] - W_L[:, j]|`` (rounded up to float32). The rounding of logit ``j`` is bounded by
-    ``gamma (|c| @ |W_L[:, j]| + |b_j|)``, here with ``|c| @ row_max`` for every ``j``: a product with one
-    column, not ``n_L``, for a term ``gamma`` times smaller than the margins it guards."""
+    The centre goes through ``W_L`` (logits, then differences: its rounding is bounded with ``|c| @ |W_L|``,
+    each class with its own column, so a class with huge weights loosens only its own margin), the radius
+    through the label's ``|W_L[:, label] - W_L[:, j]|`` (rounded up to float32)."""
     n = cp.b.shape[-1]
     gamma = cp.gamma_last
     r = r + gamma * (jnp.abs(c) + r)
     f = _mm(c, cp.W) + cp.b
-    err = _mm(jnp.abs(c), cp.row_max)[:, None] + jnp.abs(cp.b)
+    err = _mm(jnp.abs(c), cp.absW) + jnp.abs(cp.b)
     mc = f[:, label, None] - f
     if cp.absD_all is not None:  # few classes: one product against every label's matrix, then the label's block
         rad = _mm(r, cp.absD_all).reshape(r.shape[0], n, n)[:, label, :]

@@ -9,8 +9,10 @@ from dataclasses import dataclass
 CPU_WIDE_RAYS = 1000
 """Chunks of at least this many rays per CPU device run on twice the lanes (measured on 2 cores, best of 7,
 interleaved: 2,000 MNIST rays 0.089 -> 0.076 s; 150 and 500 rays about 10% slower on the wider lanes)."""
-STREAM_MIN_RAYS = 256
-"""On CPUs a batch is split into one stream per core while every stream keeps at least this many rays."""
+STREAM_MIN_RAYS, STREAM_MAX = 256, 8
+"""On CPUs a batch is split into one stream per core while every stream keeps at least ``STREAM_MIN_RAYS``
+rays, and into at most ``STREAM_MAX`` streams (only 2 cores were measured; the count of usable cores
+does not see a container's CPU quota)."""
 
 
 @dataclass(frozen=True)
@@ -26,11 +28,11 @@ class EngineConfig:
     every core busy (measured on 2 cores, 2,000 MNIST rays: 0.22 -> 0.18 s, random labels).
 
     ``None`` picks by the device: on CPUs few lanes (192 and 24; 384 and 48 for chunks of at least
-    ``CPU_WIDE_RAYS`` rays per device, where the wider products use both cores better: every lane costs work
-    at every step, and more lanes only wait for the slowest; a region step costs about four certification
+    ``CPU_WIDE_RAYS`` rays per device, measured faster there: every lane costs work at every step, and more lanes only wait for the slowest; a region step costs about four certification
     attempts, so few lanes walk; measured on 2 cores, ``benchmarks/speed.py``), on accelerators many (2048
     and 256, to fill the device; not measured here); streams: on CPUs one per core available to this
-    process, while each keeps ``STREAM_MIN_RAYS`` rays; on accelerators one.
+    process (see ``STREAM_MIN_RAYS``); on accelerators one. With several devices (``devices=``) each device
+    runs one stream.
     """
 
     lanes: int | None = None
@@ -61,14 +63,15 @@ class EngineConfig:
         if platform != "cpu":
             return 1
         cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-        return max(1, min(cores, rays // STREAM_MIN_RAYS))
+        return max(1, min(cores, STREAM_MAX, rays // STREAM_MIN_RAYS))
 
     def second_tier(self, platform: str) -> "EngineConfig":
         """The settings for the second tier, which walks the few rays plain float64 could not certify (a
         padded chunk of ``small`` rays or more, mostly hard ones): a quarter of the lanes and half the walk
         lanes, since every lane costs work at every step (measured on 2 cores: 0.033 s -> 0.019 s for the
         23 such rays of 2,000 MNIST rays, 0.29 s -> 0.19 s on infinite ranges). Not used where the first
-        tier ran chunks of that very size: the second then reuses its compilation."""
+        tier ran chunks of that very size: the second then reuses its compilation. One stream: the few rays
+    would be split into chunks of new sizes."""
         lanes, walk_lanes = self.resolved(platform)
         return EngineConfig(lanes=max(lanes // 4, min(lanes, 8)), walk_lanes=max(walk_lanes // 2, min(walk_lanes, 4)),
-                            small=self.small, streams=self.streams)
+                            small=self.small, streams=1)

@@ -14,6 +14,7 @@ be infinite.
 from __future__ import annotations
 
 import warnings
+from dataclasses import replace
 from typing import NamedTuple
 
 import jax
@@ -96,11 +97,12 @@ def _second_tier(p64, cp, xs, ds, lo_lim, hi_lim, rows, sides, cols, count_regio
     once any stretch was (else the side starts at 0 with the label the second tier computes). Rays go in
     chunks of ``config.small``: at most one more compilation, whatever the count; padding rows repeat the
     first ray over the empty range ``[0, 0]``. On fewer lanes (few, hard rays), unless the first tier ran
-    the very same kernel shape, whose compilation is then reused."""
+    the very same kernel shape, whose compilation is then reused; in one stream (``EngineConfig.streams``),
+    whose chunks keep that size."""
     n = len(xs)
     size = max(config.small, 8)
     same_shape = mesh is None and min(batch_size, n) == size
-    config2 = config if same_shape else config.second_tier(jax.default_backend())
+    config2 = replace(config, streams=1) if same_shape else config.second_tier(jax.default_backend())
     pad = -(-len(rows) // size) * size - len(rows)
     pick = np.concatenate([rows, np.full(pad, rows[0])])
     padded = lambda a, fill=0.0: np.concatenate([a, np.full(pad, fill, a.dtype)])
@@ -190,7 +192,8 @@ def exact_intervals(params, xs, ds, t_min=-1.0, t_max=2.0, *, max_steps: int = 1
 
     ``t_min``/``t_max`` are scalars or ``(B,)`` arrays with ``t_min <= 0 <= t_max`` (``-inf``/``inf`` allowed).
     Rays are processed in chunks of ``batch_size`` (one compilation per network shape and chunk size),
-    which also makes the computation interruptible between chunks. Returns an :class:`Interval` of
+    which also makes the computation interruptible between chunks; on a CPU device a large batch is split
+    into one stream per core (``EngineConfig.streams``), each in chunks of ``batch_size`` or smaller. Returns an :class:`Interval` of
     ``(B,)`` arrays; each ray's answer is the exact one whatever the batch, the devices or the path.
 
     By default stretches of a ray that float32 bound propagation proves free of class change (soundly,

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from functools import partial
 
 import jax
@@ -142,7 +142,8 @@ def solve_rays(params, cp, arrays, *, batch_size: int, max_steps: int, config: E
     ``batch_size`` rays per device go into each call (the last chunk is padded with empty rays: range
     ``[0, 0]``), so the kernels compile once per network shape and chunk size. Without a mesh the rays
     are split into ``config.stream_count`` contiguous parts run concurrently, each by its own thread with
-    its own lanes (:func:`_run_stream`). Call under ``jax.enable_x64(True)``. Returns ``None`` for ``B = 0``.
+    its own lanes (:func:`_run_stream`), in chunks of ``batch_size`` or of the power of two that holds a
+    part; an error or an interrupt stops every stream after its current chunk. Call under ``jax.enable_x64(True)``. Returns ``None`` for ``B = 0``.
     """
     n = arrays[0].shape[0]
     if n == 0:
@@ -157,6 +158,8 @@ def solve_rays(params, cp, arrays, *, batch_size: int, max_steps: int, config: E
     streams = 1 if mesh is not None else config.stream_count(platform, n)
     share = -(-n // streams)  # rays per stream; every stream runs chunks of the same size (one compilation)
     per_dev = min(batch_size, -(-share // n_dev))
+    if streams > 1:  # a power of two (padded): batches of other sizes reuse the kernels
+        per_dev = min(batch_size, 1 << (per_dev - 1).bit_length())
     parts = [slice(k, min(k + share, n)) for k in range(0, n, share)]
     n_chunks = sum(-(-(p.stop - p.start) // (per_dev * n_dev)) for p in parts)
     run = partial(_run_stream, params, cp, per_dev=per_dev, max_steps=max_steps, config=config,
@@ -167,8 +170,12 @@ def solve_rays(params, cp, arrays, *, batch_size: int, max_steps: int, config: E
         else:
             halt = threading.Event()
             with ThreadPoolExecutor(len(parts)) as pool:
-                futures = [pool.submit(_in_x64, run, [a[p] for a in arrays], bar, halt) for p in parts]
                 try:
+                    futures = [pool.submit(_in_x64, run, [a[p] for a in arrays], bar, halt) for p in parts]
+                    wait(futures, return_when=FIRST_EXCEPTION)
+                    failed = [f.exception() for f in futures if f.done() and f.exception() is not None]
+                    if failed:
+                        raise failed[0]
                     results = [f.result() for f in futures]
                 except BaseException:  # (an interrupt too) the other streams stop after their current chunk
                     halt.set()
@@ -181,6 +188,12 @@ def _in_x64(fn, *args):
     """``fn(*args)`` under ``jax.enable_x64(True)``: the setting is per thread, and a worker's starts unset."""
     with jax.enable_x64(True):
         return fn(*args)
+
+
+def _check(halt) -> None:
+    """Raise once ``halt`` (a ``threading.Event`` or None) is set: another stream failed or was interrupted."""
+    if halt is not None and halt.is_set():
+        raise RuntimeError("stopped: another stream failed or was interrupted")
 
 
 def _run_stream(params, cp, arrays, bar, halt, *, per_dev: int, max_steps: int, config: EngineConfig, platform: str,
@@ -203,8 +216,7 @@ def _run_stream(params, cp, arrays, bar, halt, *, per_dev: int, max_steps: int, 
     lanes = carried = None
     sides, labels = [], []
     for k, start in enumerate(range(0, n, chunk)):
-        if halt is not None and halt.is_set():
-            raise RuntimeError("stopped: another stream failed or was interrupted")
+        _check(halt)
         label, problems = _problems(params, cp, *padded(start), mesh=mesh, accurate=accurate)
         if lanes is None:
             lanes, carried = _start(params, cp, problems, n_lanes=n_lanes, mesh=mesh)
@@ -213,6 +225,7 @@ def _run_stream(params, cp, arrays, bar, halt, *, per_dev: int, max_steps: int, 
         if k:
             sides.append(jax.device_get(done))
         bar.update(1)
+    _check(halt)
     done, _, _ = run(problems, np.zeros(n_dev, np.int32), lanes, carried)
     sides.append(jax.device_get(done))
     sides = jax.tree.map(lambda *parts: np.concatenate(parts)[:n], *sides)

@@ -315,6 +315,37 @@ def test_streams_give_the_same_answers(rng, t_range):
             np.testing.assert_array_equal(getattr(one, field), getattr(three, field), err_msg=field)
         for field in ("lo", "hi"):  # (certified ends: the walk's last bits may follow the lanes' products)
             np.testing.assert_allclose(getattr(one, field), getattr(three, field), rtol=1e-9, atol=0, err_msg=field)
+    # Rays only the second tier and exact arithmetic decide (residual_gain), on 3 streams.
+    R = rr.exact_intervals(residual_gain(1.0, 1e20), np.zeros((12, 1)), np.ones((12, 1)), -1.0, 2.0,
+                           config=rr.EngineConfig(lanes=6, walk_lanes=2, small=0, streams=3))
+    assert R.fallback.all() and R.exact.all() and np.all(R.lo == -1.0) and np.all(R.hi == 2.0)
+
+
+def test_a_failing_stream_stops_the_others(rng, monkeypatch):
+    """An error in one stream (here the second's first chunk) is the call's error, and the other streams stop
+    after their current chunk instead of finishing their share."""
+    import threading
+
+    import relu_regions._stream as stream
+
+    params = random_net(rng, [4, 8, 3])
+    xs, ds = rng.normal(size=(40, 4)), rng.normal(size=(40, 4))
+    chunks = {}
+    problems = stream._problems
+
+    def failing(*args, **kwargs):
+        name = threading.current_thread().name
+        chunks[name] = chunks.get(name, 0) + 1
+        if name.endswith("_1"):
+            raise MemoryError("injected")
+        return problems(*args, **kwargs)
+
+    monkeypatch.setattr(stream, "_problems", failing)
+    with pytest.raises(MemoryError, match="injected"):
+        rr.exact_intervals(params, xs, ds, batch_size=2, config=rr.EngineConfig(lanes=4, walk_lanes=2, small=0,
+                                                                                streams=2))
+    first = [v for k, v in chunks.items() if k.endswith("_0")]
+    assert first and first[0] < 10, chunks  # of its 10 chunks of 2 rays
 
 
 def test_steps_change_only_the_moving_lane_fields(rng):
@@ -379,8 +410,8 @@ def test_real_mnist_rays_fast_path(mnist_rays, rng):
 def test_second_tier_uses_fewer_lanes_never_more_than_asked():
     assert rr.EngineConfig().second_tier("cpu").resolved("cpu") == (48, 12)
     assert rr.EngineConfig().second_tier("gpu").resolved("gpu") == (512, 128)
-    assert rr.EngineConfig(lanes=6, walk_lanes=2, small=0).second_tier("cpu") == rr.EngineConfig(6, 2, 0)
-    assert rr.EngineConfig(lanes=64, walk_lanes=16, small=5).second_tier("cpu") == rr.EngineConfig(16, 8, 5)
+    assert rr.EngineConfig(lanes=6, walk_lanes=2, small=0).second_tier("cpu") == rr.EngineConfig(6, 2, 0, 1)
+    assert rr.EngineConfig(lanes=64, walk_lanes=16, small=5, streams=3).second_tier("cpu") == rr.EngineConfig(16, 8, 5, 1)
 
 
 def test_second_tier_reuses_the_first_tiers_kernel_when_chunks_match():
