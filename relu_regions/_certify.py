@@ -14,14 +14,14 @@ are determined by them, and their extremes over the stretch are at the ends):
   (``ALL_LABELS_MAX``) every label's matrix is formed once and one product serves all lanes; beyond, each
   ray forms its own label's, so memory and time stay linear in the number of classes.
 
-Rounding is accounted for so that the bounds hold for the exact real-arithmetic network with the float64
-weights and inputs given (the first layer's float64 values come with their own error bounds, which
-:func:`certified_ray` carries over to its float32 copy): the float32 rounding of weights, biases,
-products and sums is covered by inflating each radius by ``gamma * (|c| + r)`` with
-``gamma = (fan_in + 8) 2^-23`` (about twice the classical ``fan_in * u`` error bound of a dot product)
-before the product, and the result by a relative ``gamma`` afterwards (float32 subnormals read as zero: ``FLUSH``); infinities or NaN from
-overflow never certify. A stretch is certified when every margin's lower bound is positive at both ends
-(then on the whole stretch, the bound being affine).
+Rounding is accounted for so that the bounds hold for the exact real-arithmetic network with the float64 weights
+and inputs given (the first layer's float64 values come with their own error bounds, which :func:`certified_ray`
+carries over to its float32 copy): the float32 rounding of weights, biases, products and sums is covered by
+inflating each radius by ``gamma * (|c| + r)`` with ``gamma = (fan_in + 8) 2^-23`` (about twice the classical
+``fan_in * u`` error bound of a dot product) before the product, and the result by a relative ``gamma``
+afterwards (float32 subnormals read as zero: ``FLUSH``); infinities or NaN from overflow never certify. A
+stretch is certified when every margin's lower bound is positive at both ends (then on the whole stretch, the
+bound being affine).
 
 Functions here are for one stretch of one ray (vmap them); they take parameters from :func:`prepare`.
 """

@@ -28,11 +28,11 @@ class EngineConfig:
     every core busy (measured on 2 cores, 2,000 MNIST rays: 0.22 -> 0.18 s, random labels).
 
     ``None`` picks by the device: on CPUs few lanes (192 and 24; 384 and 48 for chunks of at least
-    ``CPU_WIDE_RAYS`` rays per device, measured faster there: every lane costs work at every step, and more lanes only wait for the slowest; a region step costs about four certification
-    attempts, so few lanes walk; measured on 2 cores, ``benchmarks/speed.py``), on accelerators many (2048
-    and 256, to fill the device; not measured here); streams: on CPUs one per core available to this
-    process (see ``STREAM_MIN_RAYS``); on accelerators one. With several devices (``devices=``) each device
-    runs one stream.
+    ``CPU_WIDE_RAYS`` rays per device, measured faster there: every lane costs work at every step, and more
+    lanes only wait for the slowest; a region step costs about four certification attempts, so few lanes walk;
+    measured on 2 cores, ``benchmarks/speed.py``), on accelerators many (2048 and 256, to fill the device; not
+    measured here); streams: on CPUs one per core available to this process (see ``STREAM_MIN_RAYS``); on
+    accelerators one. With several devices (``devices=``) each device runs one stream.
     """
 
     lanes: int | None = None

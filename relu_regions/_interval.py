@@ -191,10 +191,11 @@ def exact_intervals(params, xs, ds, t_min=-1.0, t_max=2.0, *, max_steps: int = 1
     ``relu_regions.trace`` program; with the latter two ``xs, ds`` are ``(B,) + input shape``.
 
     ``t_min``/``t_max`` are scalars or ``(B,)`` arrays with ``t_min <= 0 <= t_max`` (``-inf``/``inf`` allowed).
-    Rays are processed in chunks of ``batch_size`` (one compilation per network shape and chunk size),
-    which also makes the computation interruptible between chunks; on a CPU device a large batch is split
-    into one stream per core (``EngineConfig.streams``), each in chunks of ``batch_size`` or smaller. Returns an :class:`Interval` of
-    ``(B,)`` arrays; each ray's answer is the exact one whatever the batch, the devices or the path.
+    Rays are processed in chunks of ``batch_size`` (one compilation per network shape and chunk size), which
+    also makes the computation interruptible between chunks; on a CPU device a large batch is split into one
+    stream per core (``EngineConfig.streams``), each in chunks of ``batch_size`` or smaller. Returns an
+    :class:`Interval` of ``(B,)`` arrays; each ray's answer is the exact one whatever the batch, the devices or
+    the path.
 
     By default stretches of a ray that float32 bound propagation proves free of class change (soundly,
     rounding included) are skipped, and only the rest is walked region by region; ``n_regions`` is then

@@ -143,7 +143,8 @@ def solve_rays(params, cp, arrays, *, batch_size: int, max_steps: int, config: E
     ``[0, 0]``), so the kernels compile once per network shape and chunk size. Without a mesh the rays
     are split into ``config.stream_count`` contiguous parts run concurrently, each by its own thread with
     its own lanes (:func:`_run_stream`), in chunks of ``batch_size`` or of the power of two that holds a
-    part; an error or an interrupt stops every stream after its current chunk. Call under ``jax.enable_x64(True)``. Returns ``None`` for ``B = 0``.
+    part; an error or an interrupt stops every stream after its current chunk. Call under
+    ``jax.enable_x64(True)``. Returns ``None`` for ``B = 0``.
     """
     n = arrays[0].shape[0]
     if n == 0:
