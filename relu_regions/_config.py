@@ -71,7 +71,7 @@ class EngineConfig:
         lanes, since every lane costs work at every step (measured on 2 cores: 0.033 s -> 0.019 s for the
         23 such rays of 2,000 MNIST rays, 0.29 s -> 0.19 s on infinite ranges). Not used where the first
         tier ran chunks of that very size: the second then reuses its compilation. One stream: the few rays
-    would be split into chunks of new sizes."""
+        would be split into chunks of new sizes."""
         lanes, walk_lanes = self.resolved(platform)
         return EngineConfig(lanes=max(lanes // 4, min(lanes, 8)), walk_lanes=max(walk_lanes // 2, min(walk_lanes, 4)),
                             small=self.small, streams=1)

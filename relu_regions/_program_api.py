@@ -54,8 +54,7 @@ def _lanes(config, what: str) -> int | None:
     queue. ``walk_lanes`` (how the MLP queue's lanes split between region steps and float32
     certification), ``small`` (when a small MLP batch bypasses the queue) and ``streams`` (the MLP engine's
     threads) have no counterpart in the program walker, whose every step both walks and certifies, so
-    setting them is an error (never
-    silently ignored)."""
+    setting them is an error (never silently ignored)."""
     if config is None:
         return None
     if not isinstance(config, EngineConfig):
